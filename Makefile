@@ -1,0 +1,39 @@
+# Two commands a newcomer needs: `make demo` and `make test`. Both bootstrap .venv on a fresh clone.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PLUGINS := ./transform ./tap-forecast ./tap-timelog ./target-timelog ./target-forecast
+export MELTANO_SEND_ANONYMOUS_USAGE_STATS := false
+export MELTANO_CLI_DISABLE_VERSION_CHECK := true
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: install test test-long demo bench lint clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt meltano.yml $(addsuffix /pyproject.toml,$(PLUGINS))
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --constraint constraints.txt -e . $(addprefix -e ,$(PLUGINS))
+	$(BIN)/meltano install
+	touch $(STAMP)
+
+test: install
+	$(BIN)/ruff check .
+	$(BIN)/pytest -n 2 --dist loadgroup
+
+test-long: install
+	TIMESYNC_LONG_SUITES=1 $(BIN)/pytest -n 2 --dist loadgroup -m "slow or e2e"
+
+demo: install
+	$(BIN)/python -m sandbox.demo
+
+bench: install
+	$(BIN)/python -m bench
+
+lint: install
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) .meltano output

@@ -1,0 +1,66 @@
+"""`python -m sandbox serve`: run both simulators on 127.0.0.1 until killed."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+
+from sandbox.common.server import SimulatorServer, json_line
+from sandbox.data import DataSpecError, load_data
+
+
+def _serve(args: argparse.Namespace) -> int:
+    try:
+        forecast_data, timelog_data = load_data(args.data)
+    except DataSpecError as exc:
+        print(f"sandbox: {exc}", file=sys.stderr)
+        return 2
+    from sandbox.forecast.app import ForecastApp
+
+    servers = [SimulatorServer(ForecastApp(forecast_data), args.forecast_port)]
+    timelog_url = None
+    try:
+        from sandbox.timelog.app import TimeLogApp
+    except ImportError:  # the TimeLog simulator is optional until it lands
+        TimeLogApp = None  # noqa: N806
+    if TimeLogApp is not None:
+        servers.append(SimulatorServer(TimeLogApp(timelog_data, token_ttl_seconds=args.token_ttl), args.timelog_port))
+        timelog_url = servers[1].url
+    for server in servers:
+        server.start_in_thread()
+    print(json_line(forecast_url=servers[0].url, timelog_url=timelog_url), flush=True)
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    stop.wait()
+    for server in servers:
+        server.shutdown()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the command line and run."""
+    parser = argparse.ArgumentParser(prog="python -m sandbox", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="serve both simulators on 127.0.0.1")
+    serve.add_argument("--forecast-port", type=int, default=18001, help="0 picks a free port (default 18001)")
+    serve.add_argument("--timelog-port", type=int, default=18002, help="0 picks a free port (default 18002)")
+    serve.add_argument(
+        "--data", default="demo",
+        help="demo | empty | FILE.json (shape of /_sandbox/state per side) | "
+             "generate:registrations=N[,seed=S] (N registrations on each side)",
+    )
+    serve.add_argument("--token-ttl", type=float, default=12 * 3600,
+                       help="TimeLog token lifetime in seconds (default 12 hours)")
+    serve.add_argument("--log-level", default="WARNING")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr)
+    return _serve(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,13 @@
+"""The sandbox's public demo credentials. Documented in README.md and used by meltano.yml's `sandbox` env."""
+
+FORECAST_API_KEY = "sandbox-forecast-api-key"
+
+TIMELOG_ACCOUNT = "sandbox"
+TIMELOG_USERNAME = "tl-sync"
+TIMELOG_PASSWORD = "tl-sync-password"
+TIMELOG_SITE_CODE = "SANDBOX-SITE-CODE"
+TIMELOG_REPORTING_USERNAME = "reporting-api"
+TIMELOG_REPORTING_PASSWORD = "reporting-api-password"
+
+DEFAULT_FORECAST_PORT = 18001
+DEFAULT_TIMELOG_PORT = 18002

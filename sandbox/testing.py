@@ -1,0 +1,107 @@
+"""Start `python -m sandbox serve` as a real process and talk to its control API.
+
+Shared by the pytest fixtures in `tests/conftest.py`, the demo and the benchmarks.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import dataclass, field
+
+import requests
+
+START_TIMEOUT_SECONDS = 60
+
+
+class SandboxControl:
+    """The `/_sandbox/*` control API of one simulator."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.http = requests.Session()
+
+    def _call(self, method: str, route: str, payload: object = None) -> dict:
+        response = self.http.request(method, f"{self.base_url}/_sandbox/{route}", json=payload, timeout=60)
+        response.raise_for_status()
+        return response.json()
+
+    def state(self) -> dict:
+        """Every entity."""
+        return self._call("GET", "state")
+
+    def reset(self, data: dict) -> dict:
+        """Replace all data (and clear stats)."""
+        return self._call("POST", "reset", data)
+
+    def faults(self, **config: object) -> dict:
+        """Configure fault injection; no arguments turns faults off."""
+        return self._call("POST", "faults", config)
+
+    def stats(self) -> dict:
+        """Request counts per operation."""
+        return self._call("GET", "stats")
+
+    def clear_stats(self) -> dict:
+        """Zero the counters."""
+        return self._call("POST", "stats/clear")
+
+    def lock(self, **spec: object) -> dict:
+        """Close a period or approve entries."""
+        return self._call("POST", "lock", spec)
+
+
+@dataclass
+class SandboxProcess:
+    """A running `python -m sandbox serve` on free ports."""
+
+    data: str = "demo"
+    extra_args: list[str] = field(default_factory=list)
+    process: subprocess.Popen | None = None
+    forecast_url: str = ""
+    timelog_url: str | None = None
+
+    def start(self) -> SandboxProcess:
+        """Start the server and wait for its JSON line."""
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "sandbox", "serve", "--forecast-port", "0", "--timelog-port", "0",
+             "--data", self.data, *self.extra_args],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        line = self.process.stdout.readline()
+        if not line:
+            self.stop()
+            raise RuntimeError(f"sandbox did not start (exit code {self.process.returncode})")
+        urls = json.loads(line)
+        self.forecast_url, self.timelog_url = urls["forecast_url"], urls["timelog_url"]
+        return self
+
+    def stop(self) -> None:
+        """Terminate the server."""
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    @property
+    def forecast(self) -> SandboxControl:
+        """Control API of the Forecast simulator."""
+        return SandboxControl(self.forecast_url)
+
+    @property
+    def timelog(self) -> SandboxControl:
+        """Control API of the TimeLog simulator."""
+        if not self.timelog_url:
+            raise RuntimeError("this sandbox has no TimeLog simulator")
+        return SandboxControl(self.timelog_url)
+
+    def __enter__(self) -> SandboxProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

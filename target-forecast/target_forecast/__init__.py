@@ -1,0 +1,1 @@
+"""Singer target that applies reconcile commands to Forecast."""

@@ -1,0 +1,41 @@
+"""Shared fixtures: a real sandbox process on free ports, reset to its start data for every test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from sandbox.testing import SandboxProcess
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+REFERENCE_DIR = REPO_ROOT.parent / "shared" / "reference"
+
+
+@pytest.fixture(scope="session")
+def reference_dir() -> Path:
+    """../shared/reference, or skip with the reason."""
+    if not REFERENCE_DIR.is_dir():
+        pytest.skip(f"reference material not found at {REFERENCE_DIR} (needs ../shared beside the repo)")
+    return REFERENCE_DIR
+
+
+@pytest.fixture(scope="session")
+def _sandbox_session() -> Iterator[tuple[SandboxProcess, dict, dict]]:
+    with SandboxProcess(data="demo") as sandbox:
+        forecast_start = sandbox.forecast.state()
+        timelog_start = sandbox.timelog.state() if sandbox.timelog_url else {}
+        yield sandbox, forecast_start, timelog_start
+
+
+@pytest.fixture
+def sandbox(_sandbox_session: tuple[SandboxProcess, dict, dict]) -> SandboxProcess:
+    """The demo sandbox, with its start data restored, faults off and stats zeroed."""
+    process, forecast_start, timelog_start = _sandbox_session
+    process.forecast.faults()
+    process.forecast.reset(forecast_start)
+    if process.timelog_url:
+        process.timelog.faults()
+        process.timelog.reset(timelog_start)
+    return process

@@ -1,0 +1,1 @@
+"""The reconcile step: classify tap records against the ledger and emit target commands."""
