@@ -1,0 +1,106 @@
+"""Run the project's real `meltano` CLI against a running sandbox, isolated from other runs.
+
+Used by the demo, the end-to-end tests and the benchmarks. Every run gets its own Meltano system database,
+ledger and output folder, so parallel test workers and a developer's own runs never share state.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sandbox import credentials
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+MELTANO = str(Path(sys.executable).parent / "meltano")
+
+
+def sandbox_plugin_env(forecast_url: str, timelog_url: str | None) -> dict[str, str]:
+    """Environment variables that point every plugin at a sandbox on non-default ports."""
+    env = {
+        "TAP_FORECAST_BASE_URL": forecast_url,
+        "TARGET_FORECAST_BASE_URL": forecast_url,
+        "TAP_FORECAST_API_KEY": credentials.FORECAST_API_KEY,
+        "TARGET_FORECAST_API_KEY": credentials.FORECAST_API_KEY,
+    }
+    if timelog_url:
+        for plugin in ("TAP_TIMELOG", "TARGET_TIMELOG"):
+            env |= {
+                f"{plugin}_DOMAIN": timelog_url,
+                f"{plugin}_ACCOUNT": credentials.TIMELOG_ACCOUNT,
+                f"{plugin}_USERNAME": credentials.TIMELOG_USERNAME,
+                f"{plugin}_PASSWORD": credentials.TIMELOG_PASSWORD,
+                f"{plugin}_SITE_CODE": credentials.TIMELOG_SITE_CODE,
+                f"{plugin}_REPORTING_USERNAME": credentials.TIMELOG_REPORTING_USERNAME,
+                f"{plugin}_REPORTING_PASSWORD": credentials.TIMELOG_REPORTING_PASSWORD,
+            }
+    return env
+
+
+@dataclass
+class MeltanoRun:
+    """The outcome of one `meltano` invocation."""
+
+    args: list[str]
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        """Everything the command printed."""
+        return self.stdout + self.stderr
+
+
+@dataclass
+class IsolatedMeltano:
+    """`meltano` in the repo's project, with its own system DB, ledger, links file and output folder."""
+
+    workdir: Path
+    plugin_env: dict[str, str] = field(default_factory=dict)
+    links_path: Path | None = None
+
+    def __post_init__(self) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def ledger_url(self) -> str:
+        """The SQLite ledger of this isolated project."""
+        return f"sqlite:///{self.workdir / 'ledger.db'}"
+
+    @property
+    def output_dir(self) -> Path:
+        """Where target-csv writes."""
+        return self.workdir / "output"
+
+    def env(self) -> dict[str, str]:
+        """The full environment of a run."""
+        env = dict(os.environ)
+        env |= {
+            "MELTANO_DATABASE_URI": f"sqlite:///{self.workdir / 'meltano.db'}",
+            "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
+            "MELTANO_CLI_DISABLE_VERSION_CHECK": "true",
+            "MELTANO_ENVIRONMENT": "sandbox",
+            "TARGET_CSV_OUTPUT_PATH": str(self.output_dir),
+        }
+        for plugin in ("TARGET_TIMELOG", "TARGET_FORECAST", "TIMESYNC_RECONCILE", "TIMESYNC"):
+            env[f"{plugin}_LEDGER_URL"] = self.ledger_url
+        if self.links_path:
+            for plugin in ("TIMESYNC_RECONCILE", "TIMESYNC"):
+                env[f"{plugin}_LINKS_PATH"] = str(self.links_path)
+        return env | self.plugin_env
+
+    def meltano(self, *args: str, timeout: float = 900) -> MeltanoRun:
+        """Run `meltano ARGS` in the project root and capture its output."""
+        completed = subprocess.run(
+            [MELTANO, *args], cwd=REPO_ROOT, env=self.env(), capture_output=True, text=True,
+            timeout=timeout, check=False,
+        )
+        return MeltanoRun(list(args), completed.returncode, completed.stdout, completed.stderr)
+
+    def run(self, *blocks: str, timeout: float = 900) -> MeltanoRun:
+        """`meltano run BLOCKS…` with a state id of its own."""
+        return self.meltano("run", "--state-id-suffix", self.workdir.name, *blocks, timeout=timeout)
