@@ -114,6 +114,8 @@ class SimulatorServer(ThreadingHTTPServer):
 def _handler_for(server: SimulatorServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive: clients reuse connections like they do in production
+        # Headers and body go out in two writes; with Nagle on, the second waits ~40 ms for a delayed ACK.
+        disable_nagle_algorithm = True
         server_version = f"sandbox-{server.app.name}"
 
         def _serve(self) -> None:

@@ -126,7 +126,7 @@ def test_malformed_fault_truncates_the_body(echo_server: SimulatorServer) -> Non
     requests.post(f"{echo_server.url}/_sandbox/faults",
                   json={"malformed_rate": 1, "malformed_kinds": ["truncated"]}, timeout=5)
     response = requests.get(f"{echo_server.url}/thing", timeout=5)
-    with pytest.raises(ValueError, match="Expecting|Unterminated|Extra"):
+    with pytest.raises(ValueError, match=r"Expecting|Unterminated|Extra"):
         response.json()
 
 
