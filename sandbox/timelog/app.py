@@ -1,0 +1,315 @@
+"""`TimeLogApp`: routes HTTP requests to the Transactional services and the Reporting API, and owns tokens.
+
+URL layout (as on a real site, `<account>` = sandbox.credentials.TIMELOG_ACCOUNT):
+  /<account>/WebServices/<Area>/V<x_y>/<Name>ServiceSecure.svc  (also <Name>Service.svc; ?wsdl / ?singleWsdl)
+  /<account>/service.asmx                                       (Reporting: SOAP 1.1, ?wsdl)
+  /<account>/service.asmx/<Operation>                           (Reporting: HTTP POST, form-encoded)
+
+Time: the simulated site's clock is UTC and its DateTimes carry no offset (WCF "unspecified" kind), except
+the token's `Expires`, which carries one as on a real site.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from lxml import etree
+
+from sandbox.common.app import Request, Response, SimulatorApp
+from sandbox.credentials import TIMELOG_ACCOUNT
+from sandbox.timelog import reporting
+from sandbox.timelog.contracts import SERVICES_BY_AREA, Operation, ServiceVersion
+from sandbox.timelog.reporting_wsdl import build_reporting_wsdl
+from sandbox.timelog.soap import (
+    NS_WCF_ADDRESSING_NONE,
+    SOAP_CONTENT_TYPE,
+    Codec,
+    SoapFaultError,
+    fault_envelope,
+    parse_xml,
+    soap_body_child,
+    to_site_time,
+)
+from sandbox.timelog.store import Store, utc_now
+from sandbox.timelog.transactional import ERROR, HANDLERS, INVALID, SUCCESS, Caller, Outcome
+from sandbox.timelog.wsdl import build_wsdl
+
+DEFAULT_TOKEN_TTL_SECONDS = 12 * 3600
+#: TimeLog's hashes are 88 base64 characters (64 random bytes).
+TOKEN_HASH_BYTES = 64
+TOKEN_ECHO = "Initials=[{0}], Expires=[{1}], Hash=[{2}]"
+ROLES_OF_API_USER = ["SystemAdministrator", "ProjectManager", "CanBeAllocated"]
+
+_SERVICE_PATH = re.compile(
+    r"^/(?P<account>[^/]+)/WebServices/(?P<area>\w+)/(?P<version>V\d+_\d+)/(?P<name>\w+?)Service(?:Secure)?\.svc$")
+_REPORTING_PATH = re.compile(r"^/(?P<account>[^/]+)/service\.asmx(?:/(?P<operation>\w+))?$")
+_WSDL_QUERIES = ("wsdl", "singlewsdl")
+_NUMBER_ELEMENT = re.compile(rb"<((?:\w+:)?(?:TaskID|EmployeeID|ErrorCode|TotalPageCount|UserId|AllocationID))>"
+                             rb"(-?\d+)<")
+_NUMBER_ATTRIBUTE = re.compile(rb' ID="(\d+)"')
+#: Elements the `missing_fields` fault removes (the first one found).
+_REQUIRED_ELEMENTS = ("ResponseState", "WorkUnitGuid", "TaskGuid", "EmployeeID", "TaskID", "Return")
+
+
+@dataclass
+class IssuedToken:
+    """A token handed out by GetToken (the Hash is its key)."""
+
+    employee_id: int
+    initials: str
+    expires: datetime  # aware, UTC
+
+
+@dataclass
+class _Route:
+    """What a request addresses: a service version (Transactional) or the Reporting API."""
+
+    version: ServiceVersion | None = None
+    reporting_operation: str | None = None
+    is_reporting: bool = False
+    wsdl: bool = False
+
+
+class TimeLogApp(SimulatorApp):
+    """The TimeLog simulator."""
+
+    name = "timelog"
+
+    def __init__(self, data: dict, token_ttl_seconds: float = DEFAULT_TOKEN_TTL_SECONDS,
+                 clock: Callable[[], datetime] = utc_now) -> None:
+        super().__init__()
+        self.token_ttl = timedelta(seconds=token_ttl_seconds)
+        self.clock = clock
+        self.store = Store(data, clock)
+        self.tokens: dict[str, IssuedToken] = {}
+        self._codecs: dict[tuple[str, str], Codec] = {}
+
+    # -- SimulatorApp ----------------------------------------------------------------------------------
+
+    def snapshot(self) -> dict:
+        return self.store.snapshot()
+
+    def reset(self, data: dict) -> None:
+        self.store.load(data)
+
+    def lock_period(self, spec: dict) -> dict:
+        return self.store.lock(spec)
+
+    def operation_of(self, request: Request) -> str:
+        route = self._route(request)
+        if route is None:
+            return f"{request.method} {request.path}"
+        if route.is_reporting:
+            operation = route.reporting_operation or reporting.operation_from_action(request.headers.get("soapaction"))
+            return f"Reporting.{'wsdl' if route.wsdl else operation or 'unknown'}"
+        assert route.version is not None
+        if route.wsdl:
+            return f"{route.version.name}.wsdl"
+        operation = route.version.operations_by_action.get(_action(request))
+        return f"{route.version.name}.{operation.name if operation else 'unknown'}"
+
+    def is_write(self, request: Request) -> bool:
+        route = self._route(request)
+        if route is None or route.version is None or route.wsdl:
+            return False
+        operation = route.version.operations_by_action.get(_action(request))
+        return bool(operation and operation.writes)
+
+    def handle(self, request: Request) -> Response:
+        route = self._route(request)
+        if route is None:
+            return Response(404, f"No TimeLog service at {request.path}".encode(), {"Content-Type": "text/plain"})
+        if route.is_reporting:
+            if route.wsdl:
+                return Response.xml(200, build_reporting_wsdl(_address(request)))
+            return reporting.handle(self, request, route.reporting_operation)
+        assert route.version is not None
+        if route.wsdl:
+            return Response.xml(200, build_wsdl(route.version, _address(request)))
+        if request.method != "POST":  # WCF answers a browser with a help page
+            return Response(200, f"{route.version.name}: POST SOAP 1.1 here; the WSDL is at ?wsdl".encode(),
+                            {"Content-Type": "text/plain; charset=utf-8"})
+        try:
+            with self.lock:
+                return self._call(route.version, request)
+        except SoapFaultError as fault:
+            return Response.xml(500, fault_envelope(fault))
+
+    def malformed(self, response: Response, kind: str) -> Response:
+        """Corrupt a good answer: cut it (truncated), put text in a number (wrong_types), drop a required element."""
+        body = response.body
+        if kind == "wrong_types":
+            changed, count = _NUMBER_ELEMENT.subn(rb"<\1>not-a-number<", body, count=1)
+            if not count:
+                changed, count = _NUMBER_ATTRIBUTE.subn(b' ID="not-a-number"', body, count=1)
+            return Response(response.status, changed, response.headers)
+        if kind == "missing_fields":
+            try:
+                root = etree.fromstring(body)
+            except etree.XMLSyntaxError:
+                return super().malformed(response, kind)
+            for local_name in _REQUIRED_ELEMENTS:
+                found = root.xpath(f"//*[local-name()='{local_name}']")
+                if found:
+                    found[0].getparent().remove(found[0])
+                    return Response(response.status, etree.tostring(root, encoding="utf-8"), response.headers)
+            return super().malformed(response, kind)
+        return super().malformed(response, kind)
+
+    # -- routing ---------------------------------------------------------------------------------------
+
+    def _route(self, request: Request) -> _Route | None:
+        wants_wsdl = any(key.lower() in _WSDL_QUERIES for key in request.query)
+        match = _SERVICE_PATH.match(request.path)
+        if match and match["account"] == TIMELOG_ACCOUNT:
+            service = SERVICES_BY_AREA.get(match["area"])
+            if service is None or f"{match['name']}Service" != service.name or match["version"] not in service.versions:
+                return None
+            return _Route(version=service.at(match["version"]), wsdl=wants_wsdl)
+        match = _REPORTING_PATH.match(request.path)
+        if match and match["account"] == TIMELOG_ACCOUNT:
+            return _Route(reporting_operation=match["operation"], is_reporting=True, wsdl=wants_wsdl)
+        return None
+
+    def codec(self, version: ServiceVersion) -> Codec:
+        key = (version.name, version.version)
+        if key not in self._codecs:
+            self._codecs[key] = Codec(version)
+        return self._codecs[key]
+
+    # -- Transactional calls ---------------------------------------------------------------------------
+
+    def _call(self, version: ServiceVersion, request: Request) -> Response:
+        action = _action(request)
+        operation = version.operations_by_action.get(action)
+        if operation is None:
+            raise SoapFaultError(
+                f"The message with Action '{action}' cannot be processed at the receiver, due to a ContractFilter "
+                "mismatch at the EndpointDispatcher. This may be because of either a contract mismatch (mismatched "
+                "Actions between sender and receiver) or a binding/security mismatch between the sender and the "
+                "receiver. Check that sender and receiver have the same contract and the same binding.",
+                "a:ActionNotSupported", NS_WCF_ADDRESSING_NONE)
+        codec = self.codec(version)
+        params = codec.read_request(operation, soap_body_child(parse_xml(request.body)))
+        started = self.clock()
+        if operation.returns == "bool":  # IsAlive
+            return Response(200, codec.response(operation, True), {"Content-Type": SOAP_CONTENT_TYPE})
+        if version.name == "SecurityService":
+            outcome = self._security(operation, params)
+        else:
+            caller = self._authenticate(params.get("token"))
+            outcome = caller if isinstance(caller, Outcome) else HANDLERS[(version.name, operation.name)](
+                self.store, caller, params)
+        result = self._envelope(version, operation, params, outcome, started)
+        return Response(200, codec.response(operation, result), {"Content-Type": SOAP_CONTENT_TYPE})
+
+    def _envelope(self, version: ServiceVersion, operation: Operation, params: dict, outcome: Outcome,
+                  started: datetime) -> dict:
+        """ResponseOf<T>: Return, ReturnTypeDescription, Request echo, state, messages, paging.
+
+        Members a service's contract lacks (SecurityService has no paging members) are simply not written.
+        """
+        item_type = operation.returns.removeprefix("BatchResponseOf").removeprefix("ResponseOf")
+        description = (f"BatchContainer<{version.xml_name(item_type)}>" if operation.returns.startswith("Batch")
+                       else version.xml_name(item_type))
+        messages = [{"Message": text, "Severity": severity, "ErrorCode": code}
+                    for text, severity, code in outcome.messages]
+        if outcome.state == SUCCESS and version.service.paged_responses:
+            messages.append({"Message": f"Successfully called TimeLog.API, {version.name} :: {description} "
+                                        f"{operation.name}", "Severity": "Message", "ErrorCode": 0})
+        seconds = (self.clock() - started).total_seconds()
+        messages.append({"Message": f"Duration of call was {seconds:.7f} sec.".replace(".", ",", 1),
+                         "Severity": "Message", "ErrorCode": 0})
+        return {
+            "Return": outcome.items, "ReturnTypeDescription": description,
+            # Like the real API, every parameter is echoed, GetToken's password included: never log responses.
+            "Request": {"Parameters": _echo(operation, params), "ServiceClass": version.name,
+                        "MethodName": operation.name},
+            "ResponseState": outcome.state, "Messages": messages, "ErrorCode": outcome.error_code,
+            "IsReturnPaged": outcome.paged, "TotalPageCount": outcome.total_pages,
+        }
+
+    # -- SecurityService -------------------------------------------------------------------------------
+
+    def _security(self, operation: Operation, params: dict) -> Outcome:
+        if operation.name == "GetToken":
+            return self._get_token(params.get("user") or "", params.get("password") or "")
+        caller = self._authenticate(params.get("token"))
+        if isinstance(caller, Outcome):
+            return caller
+        employee = caller.employee
+        return Outcome(items=[{"ID": employee.user_id, "Initials": employee.initials,
+                               "FirstName": employee.first_name, "LastName": employee.last_name, "LanguageID": 1,
+                               "Roles": ROLES_OF_API_USER}])
+
+    def _get_token(self, login: str, password: str) -> Outcome:
+        user = self.store.api_user(login) if login.strip() else None
+        if user is None or not secrets.compare_digest(user.password.encode(), password.encode()):
+            return Outcome.refused("Login failed: the user name or password is wrong")
+        employee = self.store.employees.get(user.employee_id)
+        if employee is None or not employee.is_active:
+            return Outcome.refused(f"Login failed: user {login} has no active employee")
+        now = self.clock().replace(tzinfo=UTC)
+        self.tokens = {key: issued for key, issued in self.tokens.items() if issued.expires > now}
+        token_hash = base64.b64encode(secrets.token_bytes(TOKEN_HASH_BYTES)).decode("ascii")
+        issued = IssuedToken(employee.employee_id, employee.initials, now + self.token_ttl)
+        self.tokens[token_hash] = issued
+        return Outcome(items=[{"Initials": issued.initials, "Expires": issued.expires, "Hash": token_hash}])
+
+    def _authenticate(self, token: dict | None) -> Caller | Outcome:
+        """The caller behind a token, or the non-Success answer TimeLog gives (its text says "expired")."""
+        issued = self.tokens.get((token or {}).get("Hash") or "")
+        if issued is None or (token or {}).get("Initials") != issued.initials:
+            return Outcome.refused("The security token is invalid or has expired; request a new one with "
+                                   "SecurityService.GetToken", state=ERROR)
+        if self.clock().replace(tzinfo=UTC) >= issued.expires:
+            return Outcome.refused(f"The security token expired at {issued.expires.isoformat()}; request a new "
+                                   "one with SecurityService.GetToken", state=ERROR)
+        employee = self.store.employees.get(issued.employee_id)
+        if employee is None:
+            return Outcome.refused("The token's employee no longer exists (the sandbox was reset); the token has "
+                                   "expired", state=INVALID)
+        return Caller(employee)
+
+
+def _address(request: Request) -> str:
+    """The endpoint URL the client used (the WSDL's port address), without the query."""
+    return f"http://{request.headers.get('host', '127.0.0.1')}{request.path}"
+
+
+def _action(request: Request) -> str:
+    """The SOAPAction header, with or without its quotes."""
+    return (request.headers.get("soapaction") or "").strip().strip('"')
+
+
+def _echo_value(value: Any) -> str:
+    if isinstance(value, datetime):
+        return to_site_time(value).strftime("%d-%m-%Y %H:%M:%S")
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, dict):
+        return " | ".join(f"{k}={_echo_value(v)}" for k, v in value.items()
+                          if not isinstance(v, dict | list)) + " | "
+    return "" if value is None else str(value)
+
+
+def _echo(operation: Operation, params: dict) -> list[dict]:
+    """`Request/Parameters` as TimeLog echoes them (objects flattened, token as a template)."""
+    echoed = []
+    for name, type_name in operation.params:
+        value = params.get(name)
+        if type_name == "SecurityToken":
+            echoed.append({"Name": "SecurityToken", "Value": TOKEN_ECHO})
+        elif isinstance(value, list):
+            item_name = type_name.removesuffix("[]")
+            echoed.extend({"Name": item_name if item_name != "Guid" else name, "Value": _echo_value(v)}
+                          for v in value)
+        else:
+            echoed.append({"Name": name, "Value": _echo_value(value)})
+    return echoed
