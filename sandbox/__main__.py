@@ -10,6 +10,8 @@ import threading
 
 from sandbox.common.server import SimulatorServer, json_line
 from sandbox.data import DataSpecError, load_data
+from sandbox.forecast.app import ForecastApp
+from sandbox.timelog.app import TimeLogApp
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -18,20 +20,13 @@ def _serve(args: argparse.Namespace) -> int:
     except DataSpecError as exc:
         print(f"sandbox: {exc}", file=sys.stderr)
         return 2
-    from sandbox.forecast.app import ForecastApp
-
-    servers = [SimulatorServer(ForecastApp(forecast_data), args.forecast_port)]
-    timelog_url = None
-    try:
-        from sandbox.timelog.app import TimeLogApp
-    except ImportError:  # the TimeLog simulator is optional until it lands
-        TimeLogApp = None  # noqa: N806
-    if TimeLogApp is not None:
-        servers.append(SimulatorServer(TimeLogApp(timelog_data, token_ttl_seconds=args.token_ttl), args.timelog_port))
-        timelog_url = servers[1].url
+    servers = [
+        SimulatorServer(ForecastApp(forecast_data), args.forecast_port),
+        SimulatorServer(TimeLogApp(timelog_data, token_ttl_seconds=args.token_ttl), args.timelog_port),
+    ]
     for server in servers:
         server.start_in_thread()
-    print(json_line(forecast_url=servers[0].url, timelog_url=timelog_url), flush=True)
+    print(json_line(forecast_url=servers[0].url, timelog_url=servers[1].url), flush=True)
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -5,43 +5,31 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from sandbox.forecast import demo as forecast_demo
+from sandbox.timelog import demo as timelog_demo
+
 
 class DataSpecError(ValueError):
     """A `--data` value the sandbox cannot load; the message says what to fix."""
 
 
 def _generated(options: str) -> tuple[dict, dict]:
-    from sandbox.forecast import demo as forecast_demo
-
     settings = {"registrations": 10_000, "seed": 1}
     for part in filter(None, options.split(",")):
         key, _, value = part.partition("=")
         if key not in settings or not value.isdigit():
             raise DataSpecError(f"--data generate: expected registrations=N[,seed=S], got {part!r}")
         settings[key] = int(value)
-    try:
-        from sandbox.timelog import demo as timelog_demo
-    except ImportError:
-        timelog_data: dict = {}
-    else:
-        timelog_data = timelog_demo.generate(settings["registrations"], settings["seed"])
-    return forecast_demo.generate(settings["registrations"], settings["seed"]), timelog_data
-
-
-def _demo() -> tuple[dict, dict]:
-    from sandbox.forecast import demo as forecast_demo
-
-    try:
-        from sandbox.timelog import demo as timelog_demo
-    except ImportError:
-        return forecast_demo.build_demo(), {}
-    return forecast_demo.build_demo(), timelog_demo.build_demo()
+    return (
+        forecast_demo.generate(settings["registrations"], settings["seed"]),
+        timelog_demo.generate(settings["registrations"], settings["seed"]),
+    )
 
 
 def load_data(spec: str) -> tuple[dict, dict]:
     """Return (forecast_data, timelog_data) for `demo`, `empty`, a JSON file or `generate:…`."""
     if spec == "demo":
-        return _demo()
+        return forecast_demo.build_demo(), timelog_demo.build_demo()
     if spec == "empty":
         return {}, {}
     if spec.startswith("generate:"):

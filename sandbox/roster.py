@@ -80,3 +80,13 @@ LINKED_PROJECT_NUMBERS = ("P-1001", "P-1002", "P-1003", "P-1004")
 LINKED_PERSON_EMAILS = tuple(
     p.email.lower() for p in PEOPLE if p.forecast_id and p.timelog_employee_id
 )[:-2]
+
+
+def demo_links() -> dict:
+    """The demo `links.yml` content: the linked projects and persons above, default options."""
+    projects = [p for p in PROJECTS if p.number in LINKED_PROJECT_NUMBERS]
+    persons = [p for p in PEOPLE if p.email.lower() in LINKED_PERSON_EMAILS]
+    return {
+        "projects": [{"forecast": p.forecast_id, "timelog": p.timelog_project_id} for p in projects],
+        "persons": [{"forecast": p.forecast_id, "timelog": p.timelog_employee_id} for p in persons],
+    }
