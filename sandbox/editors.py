@@ -1,0 +1,92 @@
+"""Edit the sandbox through its real APIs, the way a person in Forecast or TimeLog would.
+
+The end-to-end tests, the demo and the suites change data through these (never through `/_sandbox/reset`),
+so every edit bumps timestamps and lands in the change feeds exactly as a real edit does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+import requests
+
+from sandbox import credentials
+
+HTTP_TIMEOUT_SECONDS = 30
+
+
+class ForecastEditor:
+    """Time registrations through Forecast's REST API (v1 writes)."""
+
+    def __init__(self, base_url: str, api_key: str = credentials.FORECAST_API_KEY) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.http = requests.Session()
+        self.http.headers.update({"X-FORECAST-API-KEY": api_key})
+
+    def _send(self, method: str, path: str, payload: dict | None = None) -> Any:
+        response = self.http.request(method, f"{self.base_url}/api/v1/{path}", json=payload,
+                                     timeout=HTTP_TIMEOUT_SECONDS)
+        if not response.ok:
+            raise RuntimeError(f"Forecast {method} {path}: {response.status_code} {response.text[:300]}")
+        return response.json() if response.content else None
+
+    def create_registration(self, *, person: int, date: str, minutes: int, task: int | None = None,
+                            project: int | None = None, notes: str = "") -> dict:
+        """POST a registration on a task or (with `project`) on the project itself."""
+        payload = {"person": person, "date": date, "time_registered": minutes, "notes": notes}
+        payload |= {"task": task} if task is not None else {"project": project}
+        return self._send("POST", "time_registrations", payload)
+
+    def update_registration(self, registration_id: int, **fields: Any) -> dict:
+        """PUT the documented fields (time_registered, notes, date, …)."""
+        return self._send("PUT", f"time_registrations/{registration_id}", fields)
+
+    def delete_registration(self, registration_id: int) -> None:
+        """DELETE a registration."""
+        self._send("DELETE", f"time_registrations/{registration_id}")
+
+
+class TimeLogEditor:
+    """Work units through TimeLog's Transactional SOAP API, with the sync's own client."""
+
+    def __init__(self, timelog_url: str) -> None:
+        from timesync.timelog.client import Service, client_from_config
+
+        self._service = Service.PROJECT_MANAGEMENT
+        self.client = client_from_config({
+            "domain": timelog_url, "account": credentials.TIMELOG_ACCOUNT,
+            "username": credentials.TIMELOG_USERNAME, "password": credentials.TIMELOG_PASSWORD,
+        })
+
+    def _write(self, operation: str, **params: Any) -> None:
+        results = self.client.batch(self._service, operation, source=0, **params)
+        refused = [result for result in results if not result.ok]
+        if refused:
+            raise RuntimeError(f"TimeLog {operation} refused: {[r.message for r in refused]}")
+
+    @staticmethod
+    def _unit(guid: str, *, initials: str, task_id: int, date: str, minutes: int, note: str) -> dict:
+        start = dt.datetime.combine(dt.date.fromisoformat(date), dt.time(9, 0))
+        return {
+            "GUID": guid, "TaskID": task_id, "EmployeeInitials": initials,
+            "Duration": dt.timedelta(minutes=minutes), "StartDateTime": start,
+            "EndDateTime": start + dt.timedelta(minutes=minutes), "Description": note,
+        }
+
+    def insert_work(self, *, initials: str, task_id: int, date: str, minutes: int, note: str = "") -> str:
+        """InsertWork one unit; returns its GUID."""
+        guid = str(uuid.uuid4())
+        unit = self._unit(guid, initials=initials, task_id=task_id, date=date, minutes=minutes, note=note)
+        self._write("InsertWork", work={"WorkUnit": [unit]})
+        return guid
+
+    def update_work(self, guid: str, *, initials: str, task_id: int, date: str, minutes: int, note: str) -> None:
+        """UpdateWork one unit (TimeLog wants the full unit)."""
+        unit = self._unit(guid, initials=initials, task_id=task_id, date=date, minutes=minutes, note=note)
+        self._write("UpdateWork", work={"WorkUnit": [unit]})
+
+    def delete_work(self, guid: str) -> None:
+        """DeleteWork one unit."""
+        self._write("DeleteWork", work={"guid": [guid]})
