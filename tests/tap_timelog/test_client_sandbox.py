@@ -1,0 +1,100 @@
+"""TimeLogClient against the sandbox: the generic call for writes, per-item results, retries that give up."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import pytest
+from timesync.timelog import (
+    MalformedResponseError,
+    Service,
+    TimeLogApiError,
+    TimeLogClient,
+    TimeLogSettings,
+    TimeLogTransportError,
+)
+from timesync.timelog.records import allocation_record
+
+from sandbox.testing import SandboxProcess
+
+FEW_TRIES = 2
+
+
+def client_for(config: dict, **overrides: object) -> TimeLogClient:
+    return TimeLogClient(TimeLogSettings.from_config({**config, **overrides}))
+
+
+def new_unit(task_id: int, initials: str, minutes: int, day: dt.date) -> dict:
+    start = dt.datetime.combine(day, dt.time(9))
+    return {"GUID": str(uuid.uuid4()), "TaskID": task_id, "EmployeeInitials": initials,
+            "Duration": dt.timedelta(minutes=minutes), "StartDateTime": start,
+            "EndDateTime": start + dt.timedelta(minutes=minutes), "Description": "from the client test"}
+
+
+def test_a_batch_insert_reports_each_item(timelog_sandbox: SandboxProcess, config: dict) -> None:
+    """InsertWork succeeds per item: an unknown task refuses that item only, with TimeLog's message."""
+    state = timelog_sandbox.timelog.state()
+    allocation = state["allocations"][0]
+    initials = next(e["initials"] for e in state["employees"] if e["employee_id"] == allocation["employee_id"])
+    day = dt.date.fromisoformat(allocation["start_date"]) + dt.timedelta(days=1)
+    good, bad = new_unit(allocation["task_id"], initials, 61, day), new_unit(999_999, initials, 7, day)
+    with client_for(config) as client:
+        results = client.batch(Service.PROJECT_MANAGEMENT, "InsertWork", work={"WorkUnit": [good, bad]},
+                                    source=0)
+    assert [r.ok for r in results] == [True, False]
+    assert "999999" in (results[1].message or "")
+    stored = next(u for u in timelog_sandbox.timelog.state()["work_units"] if u["guid"] == good["GUID"])
+    assert stored["minutes"] == 61
+
+
+def test_a_refused_call_carries_timelog_message_and_error_code(timelog_sandbox: SandboxProcess, config: dict) -> None:
+    """The captured refusal: empty initials make the whole InsertWork Invalid with ErrorCode 10002."""
+    unit = new_unit(1001, "", 30, dt.date.today())
+    with client_for(config) as client, pytest.raises(TimeLogApiError) as refused:
+        client.batch(Service.PROJECT_MANAGEMENT, "InsertWork", work={"WorkUnit": [unit]}, source=0)
+    assert refused.value.error_code == 10002
+    assert "Initials" in refused.value.api_message
+    assert "InsertWork" in str(refused.value)
+
+
+def test_malformed_answers_that_persist_fail_naming_the_operation(
+    timelog_sandbox: SandboxProcess, config: dict,
+) -> None:
+    """Every answer truncated: after the retries the error names the operation; no item is skipped silently."""
+    timelog_sandbox.timelog.faults(malformed_rate=1.0, malformed_kinds=["truncated"], only_operations=[
+        "Reporting.GetProjectsRaw"])
+    with client_for(config, max_tries=FEW_TRIES) as client, pytest.raises(MalformedResponseError) as failed:
+        client.projects()
+    assert "GetProjectsRaw" in str(failed.value)
+    assert timelog_sandbox.timelog.stats()["requests"]["Reporting.GetProjectsRaw"] == FEW_TRIES
+
+
+def test_a_missing_field_is_malformed_not_a_null(timelog_sandbox: SandboxProcess, config: dict) -> None:
+    """An allocation without its EmployeeID would be a wrong record: it is an error instead."""
+    timelog_sandbox.timelog.faults(malformed_rate=1.0, malformed_kinds=["missing_fields"], only_operations=[
+        "Reporting.GetAllocationsRaw"])
+    with client_for(config, max_tries=FEW_TRIES) as client, pytest.raises(MalformedResponseError) as failed:
+        client.reporting("GetAllocationsRaw", allocationID=0, taskID=0, employeeID=0, projectID=0,
+                         parse=allocation_record)
+    assert "GetAllocationsRaw" in str(failed.value)
+
+
+def test_server_errors_that_persist_fail_after_bounded_retries(timelog_sandbox: SandboxProcess, config: dict) -> None:
+    """503 on every try: a transport error with the status, after exactly max_tries requests."""
+    timelog_sandbox.timelog.faults(error_rate=1.0, statuses=[503],
+                                   only_operations=["OrganisationService.GetDepartments"])
+    with client_for(config, max_tries=FEW_TRIES) as client, pytest.raises(TimeLogTransportError) as failed:
+        client.fetch(Service.ORGANISATION, "GetDepartments")
+    assert failed.value.status_code == 503
+    assert timelog_sandbox.timelog.stats()["faults"]["503"] == FEW_TRIES
+
+
+def test_one_token_serves_every_service(timelog_sandbox: SandboxProcess, config: dict) -> None:
+    """The v1_2 token from SecurityService is re-typed into v1_3 and reused until it expires."""
+    with client_for(config) as client:
+        client.fetch(Service.ORGANISATION, "GetDepartments")
+        client.fetch(Service.PROJECT_MANAGEMENT, "GetTasksModifiedInPeriodPaged", startDate=dt.datetime(2020, 1, 1),
+                     endDate=dt.datetime(2030, 1, 1), page=1, pageSize=10)
+        assert client.initials
+    assert timelog_sandbox.timelog.stats()["requests"]["SecurityService.GetToken"] == 1
