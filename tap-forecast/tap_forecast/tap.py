@@ -1,34 +1,96 @@
-"""tap-forecast: the Tap class and its settings."""
+"""tap-forecast: the Tap class, its settings, and the command line."""
 
 from __future__ import annotations
 
+import sys
+from typing import Any
+
+import requests
 from singer_sdk import Tap
 from singer_sdk import typing as th
+from singer_sdk.exceptions import RetriableAPIError
+
+from tap_forecast.errors import ForecastError
+from tap_forecast.streams import STREAM_TYPES, CompanyStream, ForecastStream
+
+if sys.version_info >= (3, 12):
+    from typing import override
+else:
+    from typing_extensions import override
+
+DEFAULT_BASE_URL = "https://api.forecast.it"
+DEFAULT_PAGE_SIZE = 500
+#: Forecast documents no maximum page size; production clients use 1000 successfully.
+MAX_PAGE_SIZE = 1000
+DEFAULT_LOOKBACK_MINUTES = 30
+#: Errors that end a run with one line on stderr instead of a traceback.
+ONE_LINE_ERRORS = (ForecastError, RetriableAPIError, requests.RequestException)
 
 
 class TapForecast(Tap):
-    """Singer tap for the Forecast REST API."""
+    """Singer tap for the Forecast (Forecast A/S, api.forecast.it) REST API."""
 
     name = "tap-forecast"
+    package_name = "tap-forecast"
 
     config_jsonschema = th.PropertiesList(
-        th.Property("api_key", th.StringType, required=True, secret=True,
-                    description="Forecast API key (Admin > API). Sent as X-FORECAST-API-KEY."),
-        th.Property("base_url", th.StringType, default="https://api.forecast.it",
-                    description="Forecast API root, without /api/vN."),
-        th.Property("start_date", th.DateTimeType,
-                    description="Earliest updated_at to read on the first run (UTC)."),
-        th.Property("page_size", th.IntegerType, default=500,
-                    description="Page size for paginated v4 endpoints."),
-        th.Property("lookback_minutes", th.IntegerType, default=30,
-                    description="Overlap subtracted from the bookmark on each incremental run."),
-        th.Property("project_ids", th.ArrayType(th.IntegerType),
-                    description="Only read these Forecast projects (optional)."),
+        th.Property(
+            "api_key", th.StringType, required=True, secret=True,
+            title="API key",
+            description="Forecast API key (Admin > API Keys). Sent in the X-FORECAST-API-KEY header; "
+                        "it grants full account access, so keep it secret.",
+        ),
+        th.Property(
+            "base_url", th.StringType, default=DEFAULT_BASE_URL,
+            title="Base URL",
+            description="Forecast API root without /api/vN. Change it only for a proxy or the local sandbox.",
+        ),
+        th.Property(
+            "start_date", th.DateTimeType,
+            title="Start date",
+            description="First run only: read tasks, time registrations and deletions changed at or after this "
+                        "UTC time. Without it the first run reads everything. Later runs start from the bookmark.",
+        ),
+        th.Property(
+            "page_size", th.IntegerType(minimum=1, maximum=MAX_PAGE_SIZE), default=DEFAULT_PAGE_SIZE,
+            title="Page size",
+            description=f"Records per request on the paginated v4 endpoints (1 to {MAX_PAGE_SIZE}).",
+        ),
+        th.Property(
+            "lookback_minutes", th.IntegerType(minimum=0), default=DEFAULT_LOOKBACK_MINUTES,
+            title="Lookback minutes",
+            description="Overlap subtracted from the bookmark on each incremental run, so changes stamped late "
+                        "or committed out of order are still read. Records in the overlap are emitted again.",
+        ),
+        th.Property(
+            "project_ids", th.ArrayType(th.IntegerType),
+            title="Project ids",
+            description="Only emit records of these Forecast project ids: projects and their phases, workflow "
+                        "columns and teams, tasks, time registrations, allocations and deletions. Persons, "
+                        "clients, roles and non-project time are not project data and are always emitted.",
+        ),
     ).to_dict()
 
-    def discover_streams(self) -> list:
-        """Return the streams this tap offers."""
-        return []
+    @override
+    def discover_streams(self) -> list[ForecastStream]:
+        """Every stream; Meltano's `select` picks which run."""
+        return [stream_type(tap=self) for stream_type in STREAM_TYPES]
+
+    @override
+    def sync_all(self) -> None:
+        """Check the key and `base_url` with one small request first, so a wrong one fails before any output."""
+        CompanyStream(tap=self).check_access()
+        super().sync_all()
+
+    @override
+    @classmethod
+    def invoke(cls, *args: Any, **kwargs: Any) -> None:
+        """Run the tap; an API failure ends it with exit code 1 and one clear line, not a traceback."""
+        try:
+            super().invoke(*args, **kwargs)
+        except ONE_LINE_ERRORS as exc:
+            cls.logger.error("%s", exc)  # the traceback is noise: the message names the fix
+            sys.exit(1)
 
 
 if __name__ == "__main__":
