@@ -15,18 +15,20 @@ import requests
 from sandbox import credentials
 
 HTTP_TIMEOUT_SECONDS = 30
+#: When a work unit inserted without a start time begins, in site time.
+DEFAULT_START = dt.time(9, 0)
 
 
 class ForecastEditor:
-    """Time registrations through Forecast's REST API (v1 writes)."""
+    """Time registrations (v1) and tasks (v3) through Forecast's REST API."""
 
     def __init__(self, base_url: str, api_key: str = credentials.FORECAST_API_KEY) -> None:
         self.base_url = base_url.rstrip("/")
         self.http = requests.Session()
         self.http.headers.update({"X-FORECAST-API-KEY": api_key})
 
-    def _send(self, method: str, path: str, payload: dict | None = None) -> Any:
-        response = self.http.request(method, f"{self.base_url}/api/v1/{path}", json=payload,
+    def _send(self, method: str, path: str, payload: dict | None = None, version: str = "v1") -> Any:
+        response = self.http.request(method, f"{self.base_url}/api/{version}/{path}", json=payload,
                                      timeout=HTTP_TIMEOUT_SECONDS)
         if not response.ok:
             raise RuntimeError(f"Forecast {method} {path}: {response.status_code} {response.text[:300]}")
@@ -46,6 +48,14 @@ class ForecastEditor:
     def delete_registration(self, registration_id: int) -> None:
         """DELETE a registration."""
         self._send("DELETE", f"time_registrations/{registration_id}")
+
+    def create_task(self, *, project_id: int, title: str, **fields: Any) -> dict:
+        """POST /v3/tasks (e.g. `parent_task_id`, `assigned_persons`, `start_date`, `end_date`)."""
+        return self._send("POST", "tasks", {"project_id": project_id, "title": title, **fields}, version="v3")
+
+    def update_task(self, task_id: int, **fields: Any) -> dict:
+        """PUT /v3/tasks/{id} (title, dates, estimate, assigned_persons, …)."""
+        return self._send("PUT", f"tasks/{task_id}", fields, version="v3")
 
 
 class TimeLogEditor:
@@ -67,18 +77,21 @@ class TimeLogEditor:
             raise RuntimeError(f"TimeLog {operation} refused: {[r.message for r in refused]}")
 
     @staticmethod
-    def _unit(guid: str, *, initials: str, task_id: int, date: str, minutes: int, note: str) -> dict:
-        start = dt.datetime.combine(dt.date.fromisoformat(date), dt.time(9, 0))
+    def _unit(guid: str, *, initials: str, task_id: int, date: str, minutes: int, note: str,
+              start_time: dt.time = DEFAULT_START) -> dict:
+        start = dt.datetime.combine(dt.date.fromisoformat(date), start_time)
         return {
             "GUID": guid, "TaskID": task_id, "EmployeeInitials": initials,
             "Duration": dt.timedelta(minutes=minutes), "StartDateTime": start,
             "EndDateTime": start + dt.timedelta(minutes=minutes), "Description": note,
         }
 
-    def insert_work(self, *, initials: str, task_id: int, date: str, minutes: int, note: str = "") -> str:
-        """InsertWork one unit; returns its GUID."""
+    def insert_work(self, *, initials: str, task_id: int, date: str, minutes: int, note: str = "",
+                    start_time: dt.time = DEFAULT_START) -> str:
+        """InsertWork one unit starting at `start_time` on `date` (site time); returns its GUID."""
         guid = str(uuid.uuid4())
-        unit = self._unit(guid, initials=initials, task_id=task_id, date=date, minutes=minutes, note=note)
+        unit = self._unit(guid, initials=initials, task_id=task_id, date=date, minutes=minutes, note=note,
+                          start_time=start_time)
         self._write("InsertWork", work={"WorkUnit": [unit]})
         return guid
 

@@ -8,6 +8,8 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from singer_sdk import Stream
+
+from tap_timelog import schemas
 from timesync.timelog import Service
 from timesync.timelog.client import ALL_IDS, ALL_STATUS
 from timesync.timelog.convert import parse_datetime, to_date, to_guid, to_site_local, to_utc_rfc3339
@@ -22,8 +24,6 @@ from timesync.timelog.records import (
     work_record,
 )
 
-from tap_timelog import schemas
-
 if sys.version_info >= (3, 12):
     from typing import override
 else:
@@ -31,6 +31,7 @@ else:
 
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
+
     from timesync.timelog import TimeLogClient
 
 #: TimeLog keeps the work change log for 3 months; a few days less leaves room for clock and month lengths.

@@ -7,10 +7,10 @@ from functools import cached_property
 
 from singer_sdk import Tap
 from singer_sdk import typing as th
-from timesync.settings import TIMELOG_CONNECTION_SETTINGS
-from timesync.timelog import TimeLogClient, TimeLogError, client_from_config
 
 from tap_timelog.streams import STREAM_TYPES, TimeLogStream
+from timesync.settings import TIMELOG_CONNECTION_SETTINGS
+from timesync.timelog import TimeLogClient, TimeLogError, client_from_config
 
 if sys.version_info >= (3, 12):
     from typing import override

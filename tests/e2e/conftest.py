@@ -16,6 +16,8 @@ from sandbox.testing import SandboxProcess
 
 #: Registrations/work units kept per project in the small world: enough for every case, quick to sync.
 ENTRIES_PER_PROJECT = 4
+#: Forecast tasks kept per project (plus those the kept registrations need, and their parents).
+TASKS_PER_PROJECT = 6
 
 
 def _small_forecast(state: dict) -> dict:
@@ -26,7 +28,17 @@ def _small_forecast(state: dict) -> dict:
         if per_project.get(project, 0) < ENTRIES_PER_PROJECT:
             per_project[project] = per_project.get(project, 0) + 1
             kept.append(entry)
-    return state | {"time_registrations": kept, "deleted_time_registrations": [], "deleted_tasks": []}
+    wanted = {entry["task"] for entry in kept if entry["task"]}
+    per_project = {}
+    for task in sorted(state["tasks"], key=lambda t: t["id"]):
+        if per_project.get(task["project_id"], 0) < TASKS_PER_PROJECT:
+            per_project[task["project_id"]] = per_project.get(task["project_id"], 0) + 1
+            wanted.add(task["id"])
+    wanted |= {tasks[i]["parent_task_id"] for i in list(wanted) if tasks[i]["parent_task_id"]}
+    return state | {
+        "tasks": [task for task in state["tasks"] if task["id"] in wanted],
+        "time_registrations": kept, "deleted_time_registrations": [], "deleted_tasks": [],
+    }
 
 
 def _small_timelog(state: dict) -> dict:

@@ -9,10 +9,10 @@ from contextlib import redirect_stdout
 from dataclasses import dataclass, field
 
 import pytest
-from tap_forecast.tap import TapForecast
 
 from sandbox import credentials
 from sandbox.testing import SandboxProcess
+from tap_forecast.tap import TapForecast
 
 
 @dataclass

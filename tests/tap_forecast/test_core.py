@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from singer_sdk.testing import SuiteConfig, get_tap_test_class
 from singer_sdk.testing.runners import TapTestRunner
-from tap_forecast.tap import TapForecast
 
 from sandbox import credentials
 from sandbox.testing import SandboxProcess
+from tap_forecast.tap import TapForecast
 
 #: Collection needs a config before any sandbox runs (it only discovers streams); `runner` points it at one.
 CONFIG = {"api_key": credentials.FORECAST_API_KEY, "base_url": "http://127.0.0.1:9"}

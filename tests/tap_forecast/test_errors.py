@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from tap_forecast.errors import ForecastAuthError, ForecastNotFoundError, MalformedResponseError
 
 from sandbox.testing import SandboxProcess
+from tap_forecast.errors import ForecastAuthError, ForecastNotFoundError, MalformedResponseError
 
 from .conftest import SyncResult, run_tap
 

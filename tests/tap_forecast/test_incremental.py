@@ -7,11 +7,11 @@ from datetime import datetime, timedelta
 
 import pytest
 import requests
-from tap_forecast import timestamps
-from tap_forecast.tap import DEFAULT_LOOKBACK_MINUTES
 
 from sandbox import credentials
 from sandbox.testing import SandboxProcess
+from tap_forecast import timestamps
+from tap_forecast.tap import DEFAULT_LOOKBACK_MINUTES
 
 from .conftest import run_tap
 

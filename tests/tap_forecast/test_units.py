@@ -11,6 +11,7 @@ import requests
 from hypothesis import given
 from hypothesis import strategies as st
 from singer_sdk.exceptions import RetriableAPIError
+
 from tap_forecast import timestamps
 from tap_forecast.client import MAX_RETRY_AFTER_SECONDS, _retry_after_seconds
 from tap_forecast.errors import (

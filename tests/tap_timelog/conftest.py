@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from tap_timelog.tap import TapTimeLog
 
 from sandbox import credentials
 from sandbox.testing import SandboxProcess
+from tap_timelog.tap import TapTimeLog
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -7,9 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tap_timelog.tap import TapTimeLog
-
 from sandbox.testing import SandboxProcess
+from tap_timelog.tap import TapTimeLog
 
 from .conftest import sandbox_config
 

@@ -6,6 +6,8 @@ import datetime as dt
 import uuid
 
 import pytest
+
+from sandbox.testing import SandboxProcess
 from timesync.timelog import (
     MalformedResponseError,
     Service,
@@ -15,8 +17,6 @@ from timesync.timelog import (
     TimeLogTransportError,
 )
 from timesync.timelog.records import allocation_record
-
-from sandbox.testing import SandboxProcess
 
 FEW_TRIES = 2
 

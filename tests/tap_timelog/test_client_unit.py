@@ -7,6 +7,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+
 from tap_timelog.streams import date_ranges
 from timesync.timelog import (
     MalformedResponseError,

@@ -12,10 +12,10 @@ import pytest
 import xmlschema
 import zeep
 from lxml import etree
-from tap_timelog.tap import TapTimeLog
-from timesync.timelog import Service, TimeLogClient, client_from_config
 
 from sandbox.testing import SandboxProcess
+from tap_timelog.tap import TapTimeLog
+from timesync.timelog import Service, TimeLogClient, client_from_config
 
 from .conftest import run_tap
 

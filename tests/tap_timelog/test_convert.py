@@ -7,6 +7,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+
 from timesync.timelog import convert
 
 ROUND_TRIP_MINUTES = [0, 1, 7, 59, 60, 61, 90, 600, 1439]

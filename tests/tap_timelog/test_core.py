@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from singer_sdk.testing import SuiteConfig, get_tap_test_class
 from singer_sdk.testing.runners import TapTestRunner
-from tap_timelog.tap import TapTimeLog
 
 from sandbox.testing import SandboxProcess
+from tap_timelog.tap import TapTimeLog
 
 from .conftest import sandbox_config
 

@@ -8,10 +8,10 @@ import time
 import uuid
 
 import pytest
-from timesync.timelog import Service, client_from_config
 
 from sandbox import credentials
 from sandbox.testing import SandboxProcess
+from timesync.timelog import Service, client_from_config
 
 from .conftest import SyncResult, run_tap
 
