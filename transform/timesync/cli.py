@@ -1,8 +1,330 @@
-"""The timesync admin CLI."""
+"""The timesync admin CLI: links suggest/check, status, conflicts list/resolve, plan (rich tables or --json)."""
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from timesync.ledger import Ledger, PairKind, PairState, RunStatus, default_ledger_url
+from timesync.linking import render_links_yaml, suggest_links
+from timesync.links import LinksError, load_links
+from timesync.model import Direction, Side
+from timesync.reconcile.engine import Reconciler
+from timesync.reconcile.report import plan_lines, summarize
+from timesync.settings import FORECAST_CONNECTION_SETTINGS, TIMELOG_CONNECTION_SETTINGS
+
+# Where each plugin's settings come from: Meltano's env var convention <PLUGIN>_<SETTING>.
+TIMELOG_ENV_PREFIX = "TAP_TIMELOG_"
+FORECAST_ENV_PREFIX = "TAP_FORECAST_"
+CLI_ENV_PREFIX = "TIMESYNC_"
+RECENT_RUNS = 10
+RUN_ITEMS_SCANNED_FOR_LINKS = 20
+# `timesync plan`: the two pipelines of job `sync`, run with the mapper's dry_run on and no state saved.
+PLAN_PIPELINES = (("tap-forecast", "target-timelog"), ("tap-timelog", "target-forecast"))
+MAPPER_DRY_RUN_ENV = "TIMESYNC_RECONCILE_DRY_RUN"
+EXIT_USAGE = 2
+
+
+class CliError(click.ClickException):
+    """An error the operator can fix; printed without a traceback."""
+
+
+def _setting_names(settings: Any) -> list[str]:
+    return list(settings.to_dict()["properties"])
+
+
+def env_config(prefix: str, settings: Any) -> dict[str, Any]:
+    """A plugin config from env vars (TAP_TIMELOG_DOMAIN, ...), with booleans parsed."""
+    config: dict[str, Any] = {}
+    for name in _setting_names(settings):
+        value = os.environ.get(f"{prefix}{name.upper()}")
+        if value is not None:
+            config[name] = value.lower() in ("1", "true", "yes") if name == "verify_tls" else value
+    return config
+
+
+@dataclass
+class Services:
+    """What the commands talk to; tests replace the API factories with fakes."""
+
+    forecast: Callable[[], Any]
+    timelog: Callable[[], Any]
+    run: Callable[[list[str], dict[str, str]], int]
+
+
+def _default_forecast() -> Any:
+    from timesync.forecast.reader import ForecastReader
+
+    config = env_config(FORECAST_ENV_PREFIX, FORECAST_CONNECTION_SETTINGS)
+    return ForecastReader(config.get("api_key", ""), config.get("base_url") or "https://api.forecast.it")
+
+
+def _default_timelog() -> Any:
+    from timesync.timelog.client import client_from_config
+
+    return client_from_config(env_config(TIMELOG_ENV_PREFIX, TIMELOG_CONNECTION_SETTINGS))
+
+
+def _default_run(argv: list[str], env: dict[str, str]) -> int:
+    return subprocess.run(argv, env={**os.environ, **env}, check=False).returncode
+
+
+class Output:
+    """Rich tables for people, JSON for scripts; one switch."""
+
+    def __init__(self, as_json: bool) -> None:
+        self.as_json = as_json
+        self.console = Console()
+
+    def emit(self, data: Any, tables: Callable[[], list[Any]]) -> None:
+        if self.as_json:
+            click.echo(json.dumps(data, indent=2, default=str))
+            return
+        for table in tables():
+            self.console.print(table)
+
+
+def _table(title: str, columns: list[str], rows: list[list[Any]]) -> Table:
+    table = Table(title=title, title_justify="left", min_width=len(title) + 2)
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*["" if cell is None else str(cell) for cell in row])
+    if not rows:
+        table.add_row(*(["(none)"] + [""] * (len(columns) - 1)))
+    return table
+
+
+@contextmanager
+def _ledger(ctx: click.Context) -> Iterator[Ledger]:
+    ledger = Ledger.open(ctx.obj["ledger_url"])
+    try:
+        yield ledger
+    finally:
+        ledger.close()
+
+
+def _links(ctx: click.Context) -> Any:
+    try:
+        return load_links(ctx.obj["links_path"])
+    except LinksError as exc:
+        raise CliError(str(exc)) from None
+
+
+@click.group()
+@click.option("--ledger-url", envvar=f"{CLI_ENV_PREFIX}LEDGER_URL", default=None,
+              help="SQLAlchemy URL of the ledger (env TIMESYNC_LEDGER_URL; default .meltano/timesync/ledger.db).")
+@click.option("--links-path", envvar=f"{CLI_ENV_PREFIX}LINKS_PATH", default="links.yml", show_default=True,
+              help="The links file (env TIMESYNC_LINKS_PATH).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+def cli(ctx: click.Context, ledger_url: str | None, links_path: str, as_json: bool) -> None:
+    """Administer the Forecast <-> TimeLog sync: links, status, conflicts and a dry-run plan."""
+    services = ctx.obj if isinstance(ctx.obj, Services) else Services(_default_forecast, _default_timelog,
+                                                                       _default_run)
+    ctx.obj = {"ledger_url": ledger_url or default_ledger_url(), "links_path": links_path,
+               "out": Output(as_json), "services": services}
+
+
+# -- links ---------------------------------------------------------------------------------------------------
+
+
+@cli.group()
+def links() -> None:
+    """Propose and check the links file."""
+
+
+def _fetch_both(ctx: click.Context) -> tuple[list[dict], list[dict], list[dict], list[dict]]:
+    services: Services = ctx.obj["services"]
+    try:
+        forecast, timelog = services.forecast(), services.timelog()
+        return forecast.persons(), timelog.employees(), forecast.projects(), timelog.projects()
+    except Exception as exc:
+        raise CliError(f"could not read the systems: {exc}") from None
+
+
+@links.command("suggest")
+@click.option("--write", is_flag=True, help="Write the proposal to the links file (never without this flag).")
+@click.option("--force", is_flag=True, help="With --write: replace an existing links file.")
+@click.pass_context
+def links_suggest(ctx: click.Context, write: bool, force: bool) -> None:
+    """Match persons by email and projects by number or name; print a proposed links.yml."""
+    suggestion = suggest_links(*_fetch_both(ctx))
+    text = render_links_yaml(suggestion)
+    out: Output = ctx.obj["out"]
+    if out.as_json:
+        click.echo(json.dumps({"persons": [asdict(m) for m in suggestion.persons],
+                               "projects": [asdict(m) for m in suggestion.projects],
+                               "unmatched": suggestion.unmatched, "links_yml": text}, indent=2))
+    else:
+        click.echo(text)
+        for side, names in suggestion.unmatched.items():
+            out.console.print(_table(f"Unmatched {side} ({len(names)})", ["id and name"], [[n] for n in names]))
+    if write:
+        path = Path(ctx.obj["links_path"])
+        if path.exists() and not force:
+            raise CliError(f"{path} exists; review the proposal above and re-run with --write --force to replace it")
+        path.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {path}", err=True)
+
+
+@links.command("check")
+@click.pass_context
+def links_check(ctx: click.Context) -> None:
+    """Check every linked id exists on both sides; list unlinked people and projects that have time."""
+    links_file = _links(ctx)
+    f_persons, t_employees, f_projects, t_projects = _fetch_both(ctx)
+    known = {
+        ("forecast", "person"): {str(p["id"]) for p in f_persons},
+        ("timelog", "person"): {str(e["employee_id"]) for e in t_employees},
+        ("forecast", "project"): {str(p["id"]) for p in f_projects},
+        ("timelog", "project"): {str(p["project_id"]) for p in t_projects},
+    }
+    missing = [[f"{links_file.source}:{link.line}", kind, side, getattr(link, side)]
+               for kind, entries in (("project", links_file.projects), ("person", links_file.persons))
+               for link in entries for side in ("forecast", "timelog")
+               if getattr(link, side) not in known[(side, kind)]]
+    with _ledger(ctx) as ledger:
+        unlinked = _unlinked_with_time(ledger)
+    data = {"missing": missing, "unlinked_with_time": unlinked}
+    ctx.obj["out"].emit(data, lambda: [
+        _table("Linked ids that do not exist", ["where", "kind", "side", "id"], missing),
+        _table("Unlinked, with time in recent runs", ["who or what", "entries"],
+               [[name, count] for name, count in unlinked.items()]),
+    ])
+    if missing:
+        ctx.exit(1)
+
+
+def _unlinked_with_time(ledger: Ledger) -> dict[str, int]:
+    """Out-of-scope time of the recent runs, by the unlinked person or project that put it there."""
+    found: Counter[str] = Counter()
+    for run in ledger.runs(limit=RUN_ITEMS_SCANNED_FOR_LINKS):
+        for item in ledger.run_items(run.id):
+            if item.outcome == "out_of_scope" and item.message and item.message.startswith("unlinked_"):
+                found[item.message.split(": ", 1)[-1]] += 1
+    return dict(found.most_common())
+
+
+# -- status and conflicts --------------------------------------------------------------------------------
+
+
+def _pair_row(pair: Any) -> list[Any]:
+    return [pair.id, pair.kind, pair.forecast_id, pair.timelog_id, pair.state, pair.reason]
+
+
+@cli.command()
+@click.pass_context
+def status(ctx: click.Context) -> None:
+    """The last runs and their counts, open conflicts, and locked and orphaned pairs."""
+    with _ledger(ctx) as ledger:
+        runs = ledger.runs(limit=RECENT_RUNS)
+        outcomes = {run.id: ledger.outcome_counts(run.id) for run in runs}
+        parked = ledger.pairs(states=[PairState.CONFLICT, PairState.LOCKED, PairState.ORPHANED])
+        stuck = [p for p in ledger.pairs(states=[PairState.CREATING]) if p.attempts]
+    data = {
+        "runs": [asdict(run) | {"outcomes": outcomes[run.id]} for run in runs],
+        "parked": [asdict(p) for p in parked], "failing": [asdict(p) for p in stuck],
+    }
+    ctx.obj["out"].emit(data, lambda: [
+        _table("Last runs", ["run", "direction", "status", "started", "planned", "written"],
+               [[r.id, r.direction + (" (dry run)" if r.dry_run else ""), r.status, r.started_at,
+                 summarize(Counter({k.split(".", 1)[-1]: v for k, v in r.counts.items() if k != "commands"})),
+                 summarize(Counter(outcomes[r.id]))] for r in runs]),
+        _table("Conflicts, locked and orphaned", ["pair", "kind", "forecast", "timelog", "state", "reason"],
+               [_pair_row(p) for p in parked]),
+        _table("Creates that keep failing", ["pair", "kind", "forecast", "timelog", "state", "reason"],
+               [_pair_row(p) for p in stuck]),
+    ])
+
+
+@cli.group()
+def conflicts() -> None:
+    """List and resolve parked conflicts."""
+
+
+@conflicts.command("list")
+@click.pass_context
+def conflicts_list(ctx: click.Context) -> None:
+    """Open conflicts with both values."""
+    with _ledger(ctx) as ledger:
+        pairs = ledger.pairs(states=[PairState.CONFLICT])
+    ctx.obj["out"].emit([asdict(p) for p in pairs], lambda: [_table(
+        "Open conflicts", ["pair", "forecast", "timelog", "Forecast value", "TimeLog value", "reason"],
+        [[p.id, p.forecast_id, p.timelog_id, json.dumps((p.conflict or {}).get("forecast")),
+          json.dumps((p.conflict or {}).get("timelog")), p.reason] for p in pairs])])
+
+
+@conflicts.command("resolve")
+@click.argument("pair_id", type=int)
+@click.option("--keep", type=click.Choice([side.value for side in Side]), required=True,
+              help="The side whose value wins; it is written to the other side on the next sync.")
+@click.pass_context
+def conflicts_resolve(ctx: click.Context, pair_id: int, keep: str) -> None:
+    """Resolve conflict PAIR_ID: the kept value is queued and written by the next `meltano run sync`."""
+    links_file = _links(ctx)
+    kept = Side(keep)
+    with _ledger(ctx) as ledger:
+        pair = ledger.pair(pair_id)
+        if pair is None or pair.kind is not PairKind.TIME_ENTRY:
+            raise CliError(f"no time-entry pair {pair_id} in the ledger (see `timesync conflicts list`)")
+        try:
+            commands = Reconciler(ledger, links_file, Direction.from_source(kept)).resolve_conflict(pair, kept)
+        except ValueError as exc:
+            raise CliError(str(exc)) from None
+    click.echo(f"pair {pair_id}: keeping {kept}; {len(commands)} change(s) queued for {kept.other}, written by the "
+               "next sync")
+
+
+# -- plan ------------------------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--no-run", is_flag=True, help="Only print the plans of the latest dry runs already recorded.")
+@click.pass_context
+def plan(ctx: click.Context, no_run: bool) -> None:
+    """A dry run of the next sync: both pipelines with dry_run on and no state saved, then the plan."""
+    services: Services = ctx.obj["services"]
+    if not no_run:
+        meltano = shutil.which("meltano") or str(Path(sys.executable).with_name("meltano"))
+        for tap, target in PLAN_PIPELINES:
+            argv = [meltano, "run", "--no-state-update", tap, "reconcile", target]
+            code = services.run(argv, {MAPPER_DRY_RUN_ENV: "true"})
+            if code != 0:
+                raise CliError(f"`{' '.join(argv[1:])}` failed with exit code {code} (see its log above)")
+    with _ledger(ctx) as ledger:
+        dry = [run for run in ledger.runs(limit=RECENT_RUNS) if run.status is RunStatus.DRY_RUN]
+        latest = {}
+        for run in dry:
+            latest.setdefault(run.direction, run)
+        lines = {direction: plan_lines(ledger, run.id) for direction, run in latest.items()}
+    if not lines:
+        raise CliError("no dry run recorded yet; run `timesync plan` inside the Meltano project")
+    if ctx.obj["out"].as_json:
+        click.echo(json.dumps(lines, indent=2))
+        return
+    for direction in (str(d) for d in Direction):
+        for line in lines.get(direction, []):
+            click.echo(line)
+
 
 def main() -> None:
-    """Entry point (skeleton)."""
-    raise SystemExit("timesync: not implemented yet")
+    """Console entry point (`timesync`, also `meltano invoke timesync`)."""
+    cli(prog_name="timesync")
+
+
+if __name__ == "__main__":
+    main()

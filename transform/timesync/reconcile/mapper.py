@@ -1,4 +1,4 @@
-"""The reconcile mapper plugin (a singer-sdk InlineMapper)."""
+"""The reconcile mapper plugin (a singer-sdk InlineMapper): tap records in, target commands out."""
 
 from __future__ import annotations
 
@@ -8,34 +8,130 @@ from singer_sdk import singerlib as singer
 from singer_sdk import typing as th
 from singer_sdk.mapper_base import InlineMapper
 
+from timesync.adapters import ADAPTERS
+from timesync.ledger import Ledger
+from timesync.links import load_links
+from timesync.model import Direction, Side
+from timesync.reconcile.commands import COMMAND_KEY, COMMAND_SCHEMA, COMMAND_STREAM
+from timesync.reconcile.engine import FloodGuardError, Reconciler
+from timesync.reconcile.report import plan_lines
 from timesync.settings import LEDGER_SETTINGS
+
+if t.TYPE_CHECKING:
+    from pathlib import PurePath
+
+# Streams only one tap has; `tasks` and `projects` exist on both and are told apart by their key.
+_STREAM_SIDES: dict[tuple[str, tuple[str, ...]], Side] = {
+    (stream, tuple(key)): adapter.side for adapter in ADAPTERS.values() for stream, key in adapter.stream_keys.items()
+}
+
+
+class DirectionError(ValueError):
+    """The input mixes both taps' streams, or has none the sync reads."""
+
+
+def side_of_stream(stream: str, key_properties: t.Sequence[str]) -> Side | None:
+    """Which tap a stream comes from: by name and primary key (None: a stream the sync does not read)."""
+    side = _STREAM_SIDES.get((stream, tuple(key_properties)))
+    if side is not None:
+        return side
+    named = {s for (name, _key), s in _STREAM_SIDES.items() if name == stream}
+    return named.pop() if len(named) == 1 else None
 
 
 class ReconcileMapper(InlineMapper):
-    """Turns tap records into reconcile commands for the opposite target."""
+    """Classifies tap records against the ledger and emits the opposite target's commands at end of input."""
 
     name = "timesync-reconcile"
+    package_name = "timesync"
 
     config_jsonschema = th.PropertiesList(
         *LEDGER_SETTINGS,
         th.Property("links_path", th.StringType, default="links.yml",
                     description="Path of the links file (projects and persons)."),
         th.Property("dry_run", th.BooleanType, default=False,
-                    description="Plan only: record and print the plan, emit no commands."),
+                    description="Plan only: record and print the plan, emit no commands (and no STATE)."),
     ).to_dict()
 
+    def __init__(
+        self,
+        *,
+        config: dict | PurePath | str | list[PurePath | str] | None = None,
+        parse_env_config: bool = False,
+        validate_config: bool = True,
+    ) -> None:
+        """Load the links file and open the ledger once; records are collected until the end of input."""
+        super().__init__(config=config, parse_env_config=parse_env_config, validate_config=validate_config)
+        self.links = load_links(self.config.get("links_path") or "links.yml")
+        self.ledger = Ledger.open(self.config.get("ledger_url"))
+        self.dry_run = bool(self.config.get("dry_run"))
+        self.reconciler: Reconciler | None = None
+        self.stream_sides: dict[str, Side | None] = {}
+        self.held_states: list[dict] = []
+
+    def _reconciler_for(self, side: Side) -> Reconciler:
+        direction = Direction.from_source(side)
+        if self.reconciler is None:
+            self.logger.info("reconcile direction: %s", direction)
+            self.reconciler = Reconciler(self.ledger, self.links, direction, dry_run=self.dry_run)
+        elif self.reconciler.direction is not direction:
+            raise DirectionError(f"input mixes both taps' streams: {sorted(self.stream_sides)}; run one tap per "
+                                 "pipeline (tap-forecast reconcile target-timelog, tap-timelog reconcile "
+                                 "target-forecast)")
+        return self.reconciler
+
     def map_schema_message(self, message_dict: dict) -> t.Iterable[singer.Message]:
-        """Skeleton: reconcile is not implemented yet."""
-        raise NotImplementedError
+        """Learn the stream's side; tap schemas are not forwarded (the target receives commands only)."""
+        self._assert_line_requires(message_dict, requires={"stream", "schema"})
+        stream = message_dict["stream"]
+        side = side_of_stream(stream, message_dict.get("key_properties") or [])
+        self.stream_sides[stream] = side
+        if side is not None:
+            self._reconciler_for(side)
+        yield from ()
 
     def map_record_message(self, message_dict: dict) -> t.Iterable[singer.Message]:
-        """Skeleton: reconcile is not implemented yet."""
-        raise NotImplementedError
+        """Collect the record; the plan needs the whole input (moves, the flood guard)."""
+        self._assert_line_requires(message_dict, requires={"stream", "record"})
+        side = self.stream_sides.get(message_dict["stream"])
+        if side is not None:
+            self._reconciler_for(side).add(message_dict["stream"], message_dict["record"])
+        yield from ()
 
     def map_state_message(self, message_dict: dict) -> t.Iterable[singer.Message]:
-        """Pass tap state through unchanged."""
-        yield singer.StateMessage.from_dict(message_dict)
+        """Hold STATE unchanged and emit it after the commands, so a bookmark never passes unsent commands."""
+        self._assert_line_requires(message_dict, requires={"value"})
+        self.held_states.append(message_dict)
+        yield from ()
 
     def map_activate_version_message(self, message_dict: dict) -> t.Iterable[singer.Message]:
-        """Skeleton: reconcile is not implemented yet."""
-        raise NotImplementedError
+        """Tap table versions mean nothing to command streams: dropped."""
+        self._assert_line_requires(message_dict, requires={"stream", "version"})
+        yield from ()
+
+    def process_endofpipe(self) -> None:
+        """Plan, guard, record, then emit the commands and the held STATE messages."""
+        self._write_messages(self.finish())
+
+    def finish(self) -> t.Iterator[singer.Message]:
+        """The messages for the target: the commands schema, the commands, then STATE (nothing in a dry run)."""
+        if self.reconciler is None:
+            self.logger.warning("no stream the sync reads arrived; nothing to reconcile")
+            yield from (singer.StateMessage.from_dict(state) for state in self.held_states)
+            return
+        try:
+            commands = self.reconciler.run()
+            lines = plan_lines(self.ledger, self.reconciler.run_id or 0)
+            for line in lines if self.dry_run else lines[:1]:  # a dry run prints the whole plan
+                self.logger.info("%s", line)
+            if self.dry_run:
+                return  # no STATE either: the next real run must see the same changes
+        except FloodGuardError as exc:
+            self.logger.error("%s", exc)
+            raise SystemExit(str(exc)) from exc
+        finally:
+            self.ledger.close()
+        yield singer.SchemaMessage(stream=COMMAND_STREAM, schema=COMMAND_SCHEMA, key_properties=list(COMMAND_KEY))
+        for command in commands:
+            yield singer.RecordMessage(stream=COMMAND_STREAM, record=command)
+        yield from (singer.StateMessage.from_dict(state) for state in self.held_states)

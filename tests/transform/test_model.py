@@ -1,0 +1,75 @@
+"""Units and dates: minutes are exact through TimeLog hours, dates are never shifted."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from timesync.adapters import ForecastAdapter, TimeLogAdapter
+from timesync.adapters.base import BadRecordError
+from timesync.model import Side, TimeEntry, hours_from_minutes, minutes_from_hours, parse_date
+
+MINUTES_IN_A_DAY = 1440
+
+
+def test_every_minute_of_a_day_round_trips_through_hours() -> None:
+    """minutes -> hours -> minutes is the identity for 1..1440 (invariant 7)."""
+    drifted = [m for m in range(1, MINUTES_IN_A_DAY + 1) if minutes_from_hours(hours_from_minutes(m)) != m]
+    assert drifted == []
+
+
+@pytest.mark.parametrize("minutes", [1, 7, 59, 61, 600])
+def test_named_durations_round_trip(minutes: int) -> None:
+    """The durations the end-to-end suite also checks."""
+    hours = hours_from_minutes(minutes)
+    assert isinstance(hours, Decimal)
+    assert minutes_from_hours(hours) == minutes
+    assert minutes_from_hours(str(hours)) == minutes
+
+
+@pytest.mark.parametrize(
+    ("hours", "minutes"),
+    [("1.5", 90), ("0.016666", 1), ("0.0166666666", 1), ("0.02", 1), ("0.12", 7), (0.1, 6), ("0.991666", 59),
+     ("0.0083", 0), ("0.00834", 1), (2, 120)],
+)
+def test_decimal_hours_round_to_the_nearest_minute(hours: object, minutes: int) -> None:
+    """TimeLog sends hours like 1.5 or 0.016666...; half a minute rounds up."""
+    assert minutes_from_hours(hours) == minutes
+
+
+def test_dates_stay_calendar_dates() -> None:
+    """A timestamp just before midnight UTC keeps its date; no zone conversion happens."""
+    assert parse_date("2026-03-01T23:59:59+14:00") == dt.date(2026, 3, 1)
+    assert parse_date("2026-03-01T00:00:00-12:00") == dt.date(2026, 3, 1)
+    assert parse_date("2026-03-01") == dt.date(2026, 3, 1)
+
+
+def test_forecast_registration_to_canonical() -> None:
+    """Task time, project time (project_id derived), approval and notes map as docs/streams.md says."""
+    record = {"id": 9, "person": 11, "project": None, "task": 301, "task_project": 101, "project_id": 101,
+              "non_project_time": None, "time_registered": 61, "date": "2026-03-01", "notes": None,
+              "approval_status": "APPROVED", "updated_at": "2026-03-01T10:00:00Z"}
+    (entry,) = ForecastAdapter().to_canonical("time_registrations", record)
+    assert entry == TimeEntry(Side.FORECAST, "9", "101", "11", "301", dt.date(2026, 3, 1), 61, "", locked=True)
+    payload = ForecastAdapter().entry_payload(entry, update=False)
+    assert payload == {"person": 11, "task": 301, "time_registered": 61, "date": "2026-03-01", "notes": ""}
+    assert ForecastAdapter().entry_payload(entry, update=True) == {"time_registered": 61, "date": "2026-03-01",
+                                                                  "notes": ""}
+
+
+def test_timelog_work_to_canonical_prefers_minutes_and_falls_back_to_hours() -> None:
+    """`minutes` is authoritative; without it, hours convert exactly; approval >= 10 locks."""
+    record = {"work_unit_guid": "g1", "employee_id": 7, "task_id": 900, "task_name": "Support", "project_id": 2001,
+              "date": "2026-03-01", "hours": "0.116667", "note": "x & <y>", "approval_status": 10}
+    (entry,) = TimeLogAdapter().to_canonical("work", record)
+    assert (entry.minutes, entry.locked, entry.task_name, entry.note) == (7, True, "Support", "x & <y>")
+    assert TimeLogAdapter().entry_payload(entry, update=False)["hours"] == "0.116667"
+
+
+def test_a_record_missing_a_field_names_stream_key_and_field() -> None:
+    """Bad input gives an error that says what to fix (invariant 10)."""
+    with pytest.raises(BadRecordError, match=r"stream work, record work_unit_guid='g2': field 'employee_id'"):
+        TimeLogAdapter().to_canonical("work", {"work_unit_guid": "g2", "task_id": 1, "project_id": 1,
+                                               "date": "2026-01-01", "minutes": 5})

@@ -1,0 +1,49 @@
+"""The adapter contract: what one time tool must provide to take part in the sync."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar, Protocol
+
+from timesync.model import Assignment, Deletion, Person, Project, Side, Task, TimeEntry
+
+CanonicalRecord = TimeEntry | Task | Assignment | Deletion | Person | Project
+
+
+class BadRecordError(ValueError):
+    """A tap record the adapter cannot read; the message names the stream, the key and the field."""
+
+
+class Adapter(Protocol):
+    """Converts one tool's tap records to canonical records, and canonical values to its target's payloads."""
+
+    side: ClassVar[Side]
+    # Stream name -> primary key: how the mapper recognises this tool's tap (``tasks`` exists on both sides).
+    stream_keys: ClassVar[Mapping[str, Sequence[str]]]
+    # Time-entry fields the target API cannot change in place; a change to one of them is a move.
+    immutable_entry_fields: ClassVar[frozenset[str]]
+
+    def to_canonical(self, stream: str, record: Mapping[str, Any]) -> list[CanonicalRecord]:
+        """Canonical records for one tap record (empty for streams the sync does not read)."""
+        ...
+
+    def entry_payload(self, entry: TimeEntry, *, update: bool) -> dict[str, Any]:
+        """The target-native payload that writes ``entry`` (ids are this side's ids)."""
+        ...
+
+    def task_payload(self, task: Task) -> dict[str, Any]:
+        """The target-native payload that creates or updates ``task`` (only TimeLog receives tasks)."""
+        ...
+
+
+def require(stream: str, record: Mapping[str, Any], field: str, key: str) -> Any:
+    """A required field of a tap record, or a BadRecordError naming the stream, the record key and the field."""
+    value = record.get(field)
+    if value is None:
+        raise BadRecordError(f"stream {stream}, record {key}={record.get(key)!r}: field {field!r} is missing")
+    return value
+
+
+def id_text(value: Any) -> str | None:
+    """Ids are compared as text everywhere (Forecast and TimeLog ints, TimeLog GUIDs)."""
+    return None if value is None or value == "" else str(value)

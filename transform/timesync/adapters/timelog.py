@@ -1,0 +1,114 @@
+"""TimeLog adapter: tap-timelog streams to canonical records; canonical values to target-timelog input."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from timesync.adapters.base import CanonicalRecord, id_text, require
+from timesync.model import (
+    Deletion,
+    Person,
+    Project,
+    Side,
+    Task,
+    TimeEntry,
+    hours_from_minutes,
+    minutes_from_hours,
+    parse_date,
+    parse_timestamp,
+)
+
+# TimeLog ApprovedStatus: 10 and above is approved (or further), and closed to edits.
+APPROVED_STATUS_MIN = 10
+
+
+class TimeLogAdapter:
+    """Reads the tap-timelog streams of docs/streams.md; writes target-timelog task, allocation and work payloads."""
+
+    side: ClassVar[Side] = Side.TIMELOG
+    stream_keys: ClassVar[Mapping[str, tuple[str, ...]]] = {
+        "work": ("work_unit_guid",),
+        "work_deletions": ("work_unit_guid",),
+        "tasks": ("task_id",),
+        "employees": ("employee_id",),
+        "projects": ("project_id",),
+    }
+    # UpdateWork can change every field of a work unit.
+    immutable_entry_fields: ClassVar[frozenset[str]] = frozenset()
+
+    def to_canonical(self, stream: str, record: Mapping[str, Any]) -> list[CanonicalRecord]:
+        """Canonical records for one tap-timelog record."""
+        reader = getattr(self, f"_read_{stream}", None)
+        return reader(stream, record) if reader else []
+
+    def _read_work(self, stream: str, record: Mapping[str, Any]) -> list[CanonicalRecord]:
+        key = "work_unit_guid"
+        minutes = record.get("minutes")
+        if minutes is None:
+            minutes = minutes_from_hours(require(stream, record, "hours", key))
+        return [TimeEntry(
+            side=Side.TIMELOG,
+            id=str(require(stream, record, key, key)),
+            project_id=id_text(require(stream, record, "project_id", key)),
+            person_id=str(require(stream, record, "employee_id", key)),
+            task_id=id_text(require(stream, record, "task_id", key)),
+            date=parse_date(require(stream, record, "date", key)),
+            minutes=int(minutes),
+            note=record.get("note") or "",
+            locked=int(record.get("approval_status") or 0) >= APPROVED_STATUS_MIN,
+            task_name=record.get("task_name"),
+            updated_at=parse_timestamp(record.get("modified_at")),
+        )]
+
+    def _read_work_deletions(self, stream: str, record: Mapping[str, Any]) -> list[CanonicalRecord]:
+        return [Deletion(Side.TIMELOG, "time_entry", str(require(stream, record, "work_unit_guid", "work_unit_guid")),
+                         parse_timestamp(record.get("deleted_at")))]
+
+    def _read_tasks(self, stream: str, record: Mapping[str, Any]) -> list[CanonicalRecord]:
+        budget = record.get("budget_hours")
+        return [Task(
+            side=Side.TIMELOG,
+            id=str(require(stream, record, "task_id", "task_id")),
+            project_id=str(require(stream, record, "project_id", "task_id")),
+            name=record.get("name") or "",
+            parent_id=id_text(record.get("parent_task_id")),
+            start_date=parse_date(record["start_date"]) if record.get("start_date") else None,
+            end_date=parse_date(record["end_date"]) if record.get("end_date") else None,
+            estimate_minutes=minutes_from_hours(budget) if budget is not None else None,
+            external_ids=tuple(str(key.get("external_id")) for key in record.get("external_keys") or []),
+        )]
+
+    def _read_employees(self, stream: str, record: Mapping[str, Any]) -> list[CanonicalRecord]:
+        name = " ".join(part for part in (record.get("first_name"), record.get("last_name")) if part)
+        return [Person(Side.TIMELOG, str(require(stream, record, "employee_id", "employee_id")), name,
+                       record.get("email"), bool(record.get("is_active", True)))]
+
+    def _read_projects(self, stream: str, record: Mapping[str, Any]) -> list[CanonicalRecord]:
+        return [Project(Side.TIMELOG, str(require(stream, record, "project_id", "project_id")),
+                        record.get("name") or "", id_text(record.get("no")), bool(record.get("is_active", True)))]
+
+    def entry_payload(self, entry: TimeEntry, *, update: bool) -> dict[str, Any]:
+        """A WorkUnit: minutes are authoritative; hours are the exact decimal for APIs that want hours."""
+        del update  # UpdateWork and InsertWork take the same fields
+        return {
+            "employee_id": int(entry.person_id),
+            "task_id": int(entry.task_id) if entry.task_id and entry.task_id.isdigit() else entry.task_id,
+            "project_id": int(entry.project_id) if entry.project_id else None,
+            "date": entry.date.isoformat(),
+            "minutes": entry.minutes,
+            "hours": str(hours_from_minutes(entry.minutes)),
+            "note": entry.note,
+        }
+
+    def task_payload(self, task: Task) -> dict[str, Any]:
+        """CreateTask/CreateSubTask/UpdateTask input; the Forecast task id goes in as the external key."""
+        return {
+            "project_id": int(task.project_id),
+            "parent_task_id": int(task.parent_id) if task.parent_id and task.parent_id.isdigit() else None,
+            "name": task.name,
+            "start_date": task.start_date.isoformat() if task.start_date else None,
+            "end_date": task.end_date.isoformat() if task.end_date else None,
+            "budget_hours": str(hours_from_minutes(task.estimate_minutes)) if task.estimate_minutes else None,
+            "external_key": task.external_ids[0] if task.external_ids else None,
+        }

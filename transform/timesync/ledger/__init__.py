@@ -1,0 +1,29 @@
+"""The sync ledger: links, pairs (id maps with base snapshots and states), runs and run items."""
+
+from timesync.ledger.store import (
+    MAX_REPLAY_ATTEMPTS,
+    Ledger,
+    Outcome,
+    Pair,
+    PlannedPair,
+    Run,
+    RunItem,
+    UnresolvedDependencyError,
+    default_ledger_url,
+)
+from timesync.ledger.tables import PairKind, PairState, RunStatus
+
+__all__ = [
+    "MAX_REPLAY_ATTEMPTS",
+    "Ledger",
+    "Outcome",
+    "Pair",
+    "PairKind",
+    "PairState",
+    "PlannedPair",
+    "Run",
+    "RunItem",
+    "RunStatus",
+    "UnresolvedDependencyError",
+    "default_ledger_url",
+]

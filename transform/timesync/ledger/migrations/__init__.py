@@ -1,0 +1,1 @@
+"""Alembic migrations of the sync ledger, run by Ledger.open."""

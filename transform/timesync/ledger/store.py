@@ -1,0 +1,523 @@
+"""The Ledger: the one API the mapper, the targets and the CLI use to read and write sync bookkeeping."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from alembic import command as alembic_command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy import Engine, create_engine, event, select, text, update
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from timesync.ledger.tables import LinkRow, PairKind, PairRow, PairState, RunItemRow, RunRow, RunStatus
+from timesync.links import Links
+from timesync.model import Direction, Side
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# The tap, mapper and target of a pipeline open the ledger at once; writers wait for each other this long.
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+# Any constant works; it only has to be the same in every process that migrates a Postgres ledger.
+POSTGRES_MIGRATION_LOCK_KEY = 7_202_611
+# A pending command that failed this often is no longer replayed; it stays visible in `timesync status`.
+MAX_REPLAY_ATTEMPTS = 5
+DEFAULT_LEDGER_RELATIVE_PATH = Path(".meltano") / "timesync" / "ledger.db"
+
+
+class Outcome(StrEnum):
+    """What a target did with one command (the target records one of these per command)."""
+
+    CREATED = "created"
+    UPDATED = "updated"
+    DELETED = "deleted"
+    ALREADY_APPLIED = "already_applied"  # the twin already held the intended value (a replay after a crash)
+    MOVE_DELETED = "move_deleted"  # first half of a move: the old registration is gone, the create follows
+    CONFLICT = "conflict"
+    LOCKED = "locked"
+    ORPHANED = "orphaned"
+    SKIPPED = "skipped"  # a conflict policy chose the twin's value: nothing written here
+    FAILED = "failed"  # a per-item error (e.g. TimeLog "Invalid"); retried on the next runs
+
+
+class UnresolvedDependencyError(LookupError):
+    """A command needs a TimeLog id the ledger does not hold yet (its task was not created)."""
+
+
+@dataclass(frozen=True)
+class Pair:
+    """A read-only view of one pair."""
+
+    id: int
+    kind: PairKind
+    forecast_id: str | None
+    timelog_id: str | None
+    project: str | None
+    origin: Side
+    state: PairState
+    reason: str | None
+    base: dict[str, Any]
+    fingerprint: str | None
+    pending: list[dict[str, Any]]
+    attempts: int
+    conflict: dict[str, Any] | None
+    updated_at: dt.datetime
+
+    def id_on(self, side: Side) -> str | None:
+        """The native id on one side."""
+        return self.forecast_id if side is Side.FORECAST else self.timelog_id
+
+    def base_on(self, side: Side) -> dict[str, Any] | None:
+        """The snapshot of one side as last synced."""
+        return self.base.get(str(side))
+
+
+@dataclass(frozen=True)
+class Run:
+    """A read-only view of one run."""
+
+    id: int
+    direction: str
+    dry_run: bool
+    status: RunStatus
+    started_at: dt.datetime
+    finished_at: dt.datetime | None
+    counts: dict[str, int]
+    message: str | None
+
+
+@dataclass
+class PlannedPair:
+    """A pair write the mapper plans: a new pair (``pair_id`` None) or a change to an existing one."""
+
+    kind: PairKind
+    pair_id: int | None = None
+    forecast_id: str | None = None
+    timelog_id: str | None = None
+    project: str | None = None
+    origin: Side = Side.FORECAST
+    state: PairState | None = None
+    reason: str | None = None
+    base: dict[str, Any] | None = None
+    fingerprint: str | None = None
+    commands: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class RunItem:
+    """One line of a run's audit."""
+
+    kind: str
+    action: str
+    outcome: str
+    source_id: str | None = None
+    pair_id: int | None = None
+    message: str | None = None
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def default_ledger_url() -> str:
+    """SQLite under <meltano project>/.meltano/timesync/ledger.db (or the working directory)."""
+    root = Path(os.environ.get("MELTANO_PROJECT_ROOT", "."))
+    return f"sqlite:///{(root / DEFAULT_LEDGER_RELATIVE_PATH).resolve()}"
+
+
+def _to_pair(row: PairRow) -> Pair:
+    return Pair(
+        id=row.id,
+        kind=PairKind(row.kind),
+        forecast_id=row.forecast_id,
+        timelog_id=row.timelog_id,
+        project=row.project,
+        origin=Side(row.origin),
+        state=PairState(row.state),
+        reason=row.reason,
+        base=json.loads(row.base),
+        fingerprint=row.fingerprint,
+        pending=json.loads(row.pending) if row.pending else [],
+        attempts=row.attempts,
+        conflict=json.loads(row.conflict) if row.conflict else None,
+        updated_at=row.updated_at,
+    )
+
+
+def _to_run(row: RunRow) -> Run:
+    return Run(
+        id=row.id,
+        direction=row.direction,
+        dry_run=row.dry_run,
+        status=RunStatus(row.status),
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        counts=json.loads(row.counts),
+        message=row.message,
+    )
+
+
+def _dumps(value: Any) -> str:
+    """Canonical JSON: sorted keys, so equal snapshots store as equal text."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def _sqlite_pragmas(engine: Engine, *, writer: bool) -> None:
+    """WAL and a busy timeout; writers BEGIN IMMEDIATE so concurrent writers queue instead of failing mid-way.
+
+    synchronous=NORMAL: in WAL mode a kill -9 loses nothing committed; a power cut may lose the last commits,
+    which is the same case as a crash before the ledger write, and fingerprint recovery handles it.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # let SQLAlchemy's "begin" event issue the BEGIN
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
+
+
+class Ledger:
+    """Pairs, runs and run items in any SQLAlchemy database. Every method is one short transaction."""
+
+    def __init__(self, engine: Engine, read_engine: Engine | None = None) -> None:
+        self.engine = engine
+        self.read_engine = read_engine or engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._read_sessions = sessionmaker(self.read_engine, expire_on_commit=False)
+
+    # -- opening -------------------------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, url: str | None = None) -> Ledger:
+        """Connect and bring the schema up to date (migrations run under a lock, so concurrent opens are safe)."""
+        url = url or default_ledger_url()
+        parsed = make_url(url)
+        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url)
+        read_engine = None
+        if parsed.get_backend_name() == "sqlite":
+            # Reads take no write lock, so lookups never queue behind the target's writes.
+            read_engine = create_engine(url)
+            _sqlite_pragmas(engine, writer=True)
+            _sqlite_pragmas(read_engine, writer=False)
+        ledger = cls(engine, read_engine)
+        ledger._migrate()
+        return ledger
+
+    def _migrate(self) -> None:
+        config = AlembicConfig()
+        config.set_main_option("script_location", str(MIGRATIONS_DIR))
+        with self.engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": POSTGRES_MIGRATION_LOCK_KEY})
+            config.attributes["connection"] = connection
+            alembic_command.upgrade(config, "head")
+
+    def close(self) -> None:
+        """Release the connection pools."""
+        self.engine.dispose()
+        self.read_engine.dispose()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _session(self) -> Iterator[Session]:
+        """A write transaction."""
+        with self._sessions.begin() as session:
+            yield session
+
+    @contextmanager
+    def _reading(self) -> Iterator[Session]:
+        """A read-only transaction."""
+        with self._read_sessions.begin() as session:
+            yield session
+
+    def schema_revision(self) -> str | None:
+        """The Alembic revision the database is at."""
+        with self.engine.connect() as connection:
+            return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+    # -- links ---------------------------------------------------------------------------------------------
+
+    def sync_links(self, links: Links) -> None:
+        """Replace the stored links with those of the links file (the file is the source of truth)."""
+        with self._session() as session:
+            session.query(LinkRow).delete()
+            session.add_all(
+                [LinkRow(kind="project", forecast_id=p.forecast, timelog_id=p.timelog, start_date=p.start_date)
+                 for p in links.projects]
+                + [LinkRow(kind="person", forecast_id=p.forecast, timelog_id=p.timelog) for p in links.persons]
+            )
+
+    def links(self) -> list[tuple[str, str, str]]:
+        """The stored links as (kind, forecast id, timelog id)."""
+        with self._reading() as session:
+            rows = session.scalars(select(LinkRow).order_by(LinkRow.kind, LinkRow.id))
+            return [(row.kind, row.forecast_id, row.timelog_id) for row in rows]
+
+    # -- runs ----------------------------------------------------------------------------------------------
+
+    def begin_run(self, direction: Direction, *, dry_run: bool = False) -> int:
+        """Start a run; runs of this direction left `running` by a killed process are marked failed."""
+        with self._session() as session:
+            session.execute(
+                update(RunRow)
+                .where(RunRow.direction == str(direction), RunRow.status == RunStatus.RUNNING)
+                .values(status=RunStatus.FAILED, message="interrupted (the process stopped before finishing)")
+            )
+            row = RunRow(direction=str(direction), dry_run=dry_run, status=RunStatus.RUNNING, started_at=_now(),
+                         counts="{}")
+            session.add(row)
+            session.flush()
+            return row.id
+
+    def finish_run(self, run_id: int, status: RunStatus, *, counts: Mapping[str, int] | None = None,
+                   message: str | None = None) -> None:
+        """Close a run with its status and counts (counts merge into those already recorded)."""
+        with self._session() as session:
+            row = session.get_one(RunRow, run_id)
+            merged = json.loads(row.counts) | dict(counts or {})
+            row.counts, row.status, row.finished_at, row.message = _dumps(merged), str(status), _now(), message
+
+    def runs(self, limit: int = 10) -> list[Run]:
+        """The latest runs, newest first."""
+        with self._reading() as session:
+            rows = session.scalars(select(RunRow).order_by(RunRow.id.desc()).limit(limit))
+            return [_to_run(row) for row in rows]
+
+    def run_items(self, run_id: int) -> list[RunItemRow]:
+        """All items of one run, in order (detached rows, read-only)."""
+        with self._reading() as session:
+            return list(session.scalars(select(RunItemRow).where(RunItemRow.run_id == run_id).order_by(RunItemRow.id)))
+
+    def outcome_counts(self, run_id: int) -> dict[str, int]:
+        """How many target outcomes of each kind a run recorded."""
+        counts: dict[str, int] = {}
+        for item in self.run_items(run_id):
+            if item.actor == "target":
+                counts[item.outcome] = counts.get(item.outcome, 0) + 1
+        return counts
+
+    # -- pairs: lookups ------------------------------------------------------------------------------------
+
+    def pair(self, pair_id: int) -> Pair | None:
+        """One pair by id."""
+        with self._reading() as session:
+            row = session.get(PairRow, pair_id)
+            return _to_pair(row) if row else None
+
+    def find_pair(self, kind: PairKind, *, forecast_id: str | None = None,
+                  timelog_id: str | None = None) -> Pair | None:
+        """The pair of one kind holding a Forecast id or a TimeLog id."""
+        column, value = (PairRow.forecast_id, forecast_id) if forecast_id is not None else (PairRow.timelog_id,
+                                                                                            timelog_id)
+        if value is None:
+            raise ValueError("find_pair needs forecast_id or timelog_id")
+        with self._reading() as session:
+            row = session.scalars(select(PairRow).where(PairRow.kind == str(kind), column == str(value))).first()
+            return _to_pair(row) if row else None
+
+    def find_by_side(self, kind: PairKind, side: Side, native_id: str) -> Pair | None:
+        """The pair of one kind holding ``native_id`` on ``side``."""
+        if side is Side.FORECAST:
+            return self.find_pair(kind, forecast_id=native_id)
+        return self.find_pair(kind, timelog_id=native_id)
+
+    def pairs(self, *, states: Iterable[PairState] | None = None, kind: PairKind | None = None) -> list[Pair]:
+        """Pairs filtered by state and kind, oldest first."""
+        query = select(PairRow).order_by(PairRow.id)
+        if states is not None:
+            query = query.where(PairRow.state.in_([str(state) for state in states]))
+        if kind is not None:
+            query = query.where(PairRow.kind == str(kind))
+        with self._reading() as session:
+            return [_to_pair(row) for row in session.scalars(query)]
+
+    def pending_pairs(self, direction: Direction) -> list[Pair]:
+        """Pairs holding commands of ``direction`` that were emitted but never confirmed (to replay)."""
+        query = select(PairRow).where(PairRow.pending.is_not(None), PairRow.attempts < MAX_REPLAY_ATTEMPTS)
+        with self._reading() as session:
+            pairs = [_to_pair(row) for row in session.scalars(query.order_by(PairRow.id))]
+        return [pair for pair in pairs if any(command["direction"] == str(direction) for command in pair.pending)]
+
+    def creating_pairs(self, kind: PairKind) -> list[Pair]:
+        """Pairs whose create is unconfirmed (their fingerprint finds an echo of a create a crash cut short)."""
+        return self.pairs(states=[PairState.CREATING], kind=kind)
+
+    def resolve(self, kind: PairKind, forecast_id: str) -> str | None:
+        """The TimeLog id paired with a Forecast id (tasks created earlier in the same run included)."""
+        pair = self.find_pair(kind, forecast_id=forecast_id)
+        return pair.timelog_id if pair else None
+
+    def resolve_dependencies(self, command: Mapping[str, Any]) -> dict[str, Any]:
+        """The command with every ``depends_on`` TimeLog id filled in from the ledger, at write time.
+
+        Fills ``native[field]`` and, when the ref names one, ``twin_snapshot``/``fingerprint[snapshot_field]``,
+        so the lease check, the fingerprint lookup and the stored base all see the real id.
+        """
+        resolved = json.loads(json.dumps(dict(command)))
+        for ref in command.get("depends_on") or []:
+            twin_id = self.resolve(PairKind(ref["pair_kind"]), ref["forecast_id"])
+            if twin_id is None:
+                raise UnresolvedDependencyError(
+                    f"command {command['command_id']}: no TimeLog id yet for {ref['pair_kind']} "
+                    f"with Forecast id {ref['forecast_id']} (its create has not succeeded)"
+                )
+            resolved["native"][ref["field"]] = int(twin_id) if twin_id.isdigit() else twin_id
+            snapshot_field = ref.get("snapshot_field")
+            for part in ("twin_snapshot", "fingerprint"):
+                if snapshot_field and resolved.get(part) is not None:
+                    resolved[part][snapshot_field] = twin_id
+        return resolved
+
+    # -- pairs: the mapper's plan --------------------------------------------------------------------------
+
+    def record_plan(self, run_id: int, direction: Direction, planned: list[PlannedPair],
+                    items: list[RunItem], counts: Mapping[str, int], *, dry_run: bool) -> list[int]:
+        """Write the whole plan of a run in one transaction: intents, state changes, run items and counts.
+
+        Each planned pair's commands get its ``pair_id`` and become its ``pending`` list (the intent) before any
+        is emitted. In a dry run only the run items and counts are written. Returns the planned pairs' ids.
+        """
+        pair_ids: list[int] = []
+        with self._session() as session:
+            for plan in planned:
+                if dry_run:
+                    pair_ids.append(plan.pair_id or 0)
+                    continue
+                row = session.get(PairRow, plan.pair_id) if plan.pair_id else None
+                if row is None:
+                    row = PairRow(kind=str(plan.kind), forecast_id=plan.forecast_id, timelog_id=plan.timelog_id,
+                                  project=plan.project, origin=str(plan.origin), base=_dumps(plan.base or {}),
+                                  state=str(plan.state or PairState.CREATING), attempts=0)
+                    session.add(row)
+                if plan.state is not None:
+                    row.state = str(plan.state)
+                row.reason = plan.reason
+                if plan.base is not None:
+                    row.base = _dumps(plan.base)
+                if plan.fingerprint is not None:
+                    row.fingerprint = plan.fingerprint
+                row.updated_at = _now()
+                session.flush()
+                if plan.commands:
+                    for command in plan.commands:
+                        command["pair_id"] = row.id
+                    row.pending, row.attempts = _dumps(plan.commands), 0
+                pair_ids.append(row.id)
+            for item, in_plan in _items_with_pair_ids(items, planned, pair_ids):
+                session.add(_item_row(run_id, direction, "mapper", item, in_plan))
+            run = session.get_one(RunRow, run_id)
+            run.counts = _dumps(json.loads(run.counts) | dict(counts))
+        return pair_ids
+
+    def note_replay(self, pair_id: int) -> None:
+        """Count one more emission of a pair's pending commands (replays stop after MAX_REPLAY_ATTEMPTS)."""
+        with self._session() as session:
+            row = session.get_one(PairRow, pair_id)
+            row.attempts += 1
+
+    # -- pairs: the targets' outcomes ----------------------------------------------------------------------
+
+    def complete_create(self, command: Mapping[str, Any], remote_id: str | int, *,
+                        written: Mapping[str, Any] | None = None, message: str | None = None) -> None:
+        """A create succeeded: store the twin id and the new base, mark linked, and log it, in one transaction.
+
+        ``written`` is the twin's snapshot as the API stored it, when that differs from the command's
+        ``twin_snapshot`` (rounding); it becomes the base, so reading it back is no change (no echo).
+        """
+        self._finish(command, Outcome.CREATED, remote_id=str(remote_id), written=written, message=message)
+
+    def record_outcome(self, command: Mapping[str, Any], outcome: Outcome, *,
+                       written: Mapping[str, Any] | None = None, current: Mapping[str, Any] | None = None,
+                       message: str | None = None) -> None:
+        """Record what a target did with a command: the run item and the pair update in one transaction.
+
+        ``current`` is the twin's snapshot as re-read by the lease check (kept with a conflict, so the
+        CLI can show and resolve both values).
+        """
+        if outcome is Outcome.CREATED:
+            raise ValueError("use complete_create for a create: it needs the remote id")
+        self._finish(command, outcome, written=written, current=current, message=message)
+
+    def _finish(self, command: Mapping[str, Any], outcome: Outcome, *, remote_id: str | None = None,
+                written: Mapping[str, Any] | None = None, current: Mapping[str, Any] | None = None,
+                message: str | None = None) -> None:
+        direction = Direction(command["direction"])
+        source, target = str(direction.source), str(direction.target)
+        with self._session() as session:
+            row = session.get_one(PairRow, command["pair_id"])
+            base = json.loads(row.base)
+            pending = [c for c in json.loads(row.pending or "[]") if c["command_id"] != command["command_id"]]
+            keep_pending = outcome is Outcome.FAILED
+            # A detected Forecast move re-keys the pair to the new registration, whatever the outcome.
+            setattr(row, f"{source}_id", command["source_id"])
+            if outcome in (Outcome.CREATED, Outcome.UPDATED, Outcome.ALREADY_APPLIED):
+                base[source] = command["source_snapshot"]
+                base[target] = dict(written) if written is not None else command["twin_snapshot"]
+                row.state, row.reason, row.conflict, row.attempts = PairState.LINKED, None, None, 0
+                if remote_id is not None:
+                    setattr(row, f"{target}_id", remote_id)
+            elif outcome is Outcome.DELETED:
+                row.state, row.reason = PairState.DELETED, message
+                pending = []
+            elif outcome is Outcome.MOVE_DELETED:
+                # The old registration is gone; the pair waits for the create half of the move.
+                setattr(row, f"{target}_id", None)
+                base[target] = None
+                row.state = PairState.CREATING
+            elif outcome is Outcome.CONFLICT:
+                row.state, row.reason = PairState.CONFLICT, message
+                row.conflict = _dumps({source: command["source_snapshot"], target: dict(current or {}) or None})
+                pending = []
+            elif outcome in (Outcome.LOCKED, Outcome.ORPHANED):
+                row.state, row.reason = (PairState.LOCKED if outcome is Outcome.LOCKED else PairState.ORPHANED,
+                                         message)
+                pending = []
+            elif outcome is Outcome.FAILED:
+                row.reason, row.attempts = message, row.attempts + 1
+            if not keep_pending:
+                row.pending = _dumps(pending) if pending else None
+            row.base = _dumps(base)
+            row.updated_at = _now()
+            session.add(RunItemRow(
+                run_id=command.get("run_id"), pair_id=row.id, direction=str(direction), actor="target",
+                kind=command["kind"], source_id=command.get("source_id"), action=command["kind"],
+                outcome=str(outcome), message=message, created_at=_now(),
+            ))
+
+
+def _items_with_pair_ids(items: list[RunItem], planned: list[PlannedPair],
+                         pair_ids: list[int]) -> Iterator[tuple[RunItem, int | None]]:
+    """Run items planned for a new pair carry a negative placeholder (-1 - index into ``planned``)."""
+    for item in items:
+        if item.pair_id is not None and item.pair_id < 0:
+            yield item, pair_ids[-1 - item.pair_id] or None
+        else:
+            yield item, item.pair_id
+
+
+def _item_row(run_id: int, direction: Direction, actor: str, item: RunItem, pair_id: int | None) -> RunItemRow:
+    return RunItemRow(run_id=run_id, pair_id=pair_id, direction=str(direction), actor=actor, kind=item.kind,
+                      source_id=item.source_id, action=item.action, outcome=item.outcome, message=item.message,
+                      created_at=_now())

@@ -1,0 +1,113 @@
+"""SQLAlchemy models of the sync ledger (the schema itself is created by the Alembic migrations)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+
+from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class PairKind(StrEnum):
+    """What a pair links."""
+
+    TASK = "task"
+    PROJECT_TIME_TASK = "project_time_task"  # Forecast project id <-> the TimeLog task that holds project time
+    ALLOCATION = "allocation"  # "<forecast task>:<person>" <-> "<timelog task>:<employee>"
+    TIME_ENTRY = "time_entry"  # Forecast registration id <-> TimeLog work unit GUID
+
+
+class PairState(StrEnum):
+    """Where a pair stands."""
+
+    CREATING = "creating"  # intent recorded; the twin may or may not exist yet
+    LINKED = "linked"
+    CONFLICT = "conflict"  # changed on both sides; parked until resolved
+    LOCKED = "locked"  # a needed write hit an approved/closed entry; difference reported
+    ORPHANED = "orphaned"  # deleted on one side while the other side changed
+    DELETED = "deleted"  # tombstone: absorbs late echoes
+
+
+class RunStatus(StrEnum):
+    """How a run ended."""
+
+    RUNNING = "running"
+    OK = "ok"
+    DRY_RUN = "dry_run"
+    REFUSED = "refused"  # flood guard
+    FAILED = "failed"
+
+
+class Base(DeclarativeBase):
+    """Declarative base of the ledger models."""
+
+
+class LinkRow(Base):
+    """A project or person link, copied from links.yml at every run (for status and audit)."""
+
+    __tablename__ = "links"
+    __table_args__ = (
+        UniqueConstraint("kind", "forecast_id", name="uq_links_forecast"),
+        UniqueConstraint("kind", "timelog_id", name="uq_links_timelog"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    forecast_id: Mapped[str] = mapped_column(String(64))
+    timelog_id: Mapped[str] = mapped_column(String(64))
+    start_date: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+
+
+class PairRow(Base):
+    """Forecast id <-> TimeLog id, the base last synced (JSON per side), and the pair's state."""
+
+    __tablename__ = "pairs"
+    __table_args__ = (
+        UniqueConstraint("kind", "forecast_id", name="uq_pairs_forecast"),
+        UniqueConstraint("kind", "timelog_id", name="uq_pairs_timelog"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    forecast_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    timelog_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    project: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    origin: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    base: Mapped[str] = mapped_column(Text)
+    fingerprint: Mapped[str | None] = mapped_column(Text, nullable=True)
+    pending: Mapped[str | None] = mapped_column(Text, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    conflict: Mapped[str | None] = mapped_column(Text, nullable=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class RunRow(Base):
+    """One run of one direction."""
+
+    __tablename__ = "runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    direction: Mapped[str] = mapped_column(String(32))
+    dry_run: Mapped[bool] = mapped_column(Boolean)
+    status: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    counts: Mapped[str] = mapped_column(Text)
+    message: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class RunItemRow(Base):
+    """What a run did (or planned) for one item, and why."""
+
+    __tablename__ = "run_items"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"), nullable=True, index=True)
+    pair_id: Mapped[int | None] = mapped_column(ForeignKey("pairs.id"), nullable=True)
+    direction: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(16))  # "mapper" (the plan) or "target" (the outcome)
+    kind: Mapped[str] = mapped_column(String(32))
+    source_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    action: Mapped[str] = mapped_column(String(32))
+    outcome: Mapped[str] = mapped_column(String(32))
+    message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,235 @@
+"""The links file (links.yml): which Forecast projects and persons pair with which TimeLog ones, and the options."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+DEFAULT_MAX_CHANGES_PER_RUN = 500
+DEFAULT_PROJECT_TIME_TASK = "Forecast project time"
+
+
+class ConflictPolicy(StrEnum):
+    """What to do when both sides changed an entry since the last sync."""
+
+    PARK = "park"
+    FORECAST_WINS = "forecast_wins"
+    TIMELOG_WINS = "timelog_wins"
+    NEWEST_WINS = "newest_wins"
+
+
+class DeletePolicy(StrEnum):
+    """What to do when one side deleted an entry whose twin is unchanged."""
+
+    PROPAGATE = "propagate"
+    PARK = "park"
+    IGNORE = "ignore"
+
+
+_ID = {"type": "integer", "minimum": 1}
+
+LINKS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["projects", "persons"],
+    "properties": {
+        "projects": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["forecast", "timelog"],
+                "properties": {
+                    "forecast": _ID,
+                    "timelog": _ID,
+                    "start_date": {"type": "string", "format": "date"},
+                    "name": {"type": "string"},
+                },
+            },
+        },
+        "persons": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["forecast", "timelog"],
+                "properties": {"forecast": _ID, "timelog": _ID, "name": {"type": "string"}},
+            },
+        },
+        "options": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "conflict_policy": {"enum": [policy.value for policy in ConflictPolicy]},
+                "delete_policy": {"enum": [policy.value for policy in DeletePolicy]},
+                "max_changes_per_run": {"type": "integer", "minimum": 1},
+                "project_time_task": {"type": "string", "minLength": 1, "maxLength": 200},
+            },
+        },
+    },
+}
+
+
+class LinksError(ValueError):
+    """A links file that cannot be used; the message names the file, the line and the field."""
+
+
+@dataclass(frozen=True)
+class ProjectLink:
+    """A Forecast project paired with a TimeLog project; time before ``start_date`` is out of scope."""
+
+    forecast: str
+    timelog: str
+    start_date: dt.date | None = None
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class PersonLink:
+    """A Forecast person paired with a TimeLog employee."""
+
+    forecast: str
+    timelog: str
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class Options:
+    """Sync options from the links file."""
+
+    conflict_policy: ConflictPolicy = ConflictPolicy.PARK
+    delete_policy: DeletePolicy = DeletePolicy.PROPAGATE
+    max_changes_per_run: int = DEFAULT_MAX_CHANGES_PER_RUN
+    project_time_task: str = DEFAULT_PROJECT_TIME_TASK
+
+
+@dataclass(frozen=True)
+class Links:
+    """Validated links, with lookups in both directions. Ids are strings, as in the canonical model."""
+
+    projects: tuple[ProjectLink, ...] = ()
+    persons: tuple[PersonLink, ...] = ()
+    options: Options = field(default_factory=Options)
+    source: str = "<memory>"
+
+    def project(self, side: str, project_id: str | None) -> ProjectLink | None:
+        """The project link for a project id of one side, or None when unlinked."""
+        return next((link for link in self.projects if getattr(link, side) == project_id), None)
+
+    def person(self, side: str, person_id: str | None) -> PersonLink | None:
+        """The person link for a person id of one side, or None when unlinked."""
+        return next((link for link in self.persons if getattr(link, side) == person_id), None)
+
+
+class _TextDatesLoader(yaml.SafeLoader):
+    """SafeLoader that leaves dates as text, so the schema (not the YAML parser) judges them, with a line."""
+
+
+_TextDatesLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def _lines_of(node: yaml.Node, path: tuple[Any, ...], lines: dict[tuple[Any, ...], int]) -> None:
+    """Record the 1-based line of every node under ``path`` so errors can point at it."""
+    lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            _lines_of(value_node, (*path, key_node.value), lines)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _lines_of(item, (*path, index), lines)
+
+
+def _field_name(path: tuple[Any, ...]) -> str:
+    return ".".join(f"[{part}]" if isinstance(part, int) else str(part) for part in path) or "(top level)"
+
+
+def parse_links(text: str, source: str = "<memory>") -> Links:
+    """Validate links-file text and return Links, or raise LinksError naming the file, line and field."""
+    try:
+        node = yaml.compose(text, Loader=_TextDatesLoader)
+        data = yaml.load(text, Loader=_TextDatesLoader)  # noqa: S506 -- a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f"line {mark.line + 1}" if mark else "unknown line"
+        raise LinksError(f"{source}, {line}: not valid YAML ({getattr(exc, 'problem', exc)})") from exc
+    if node is None or data is None:
+        raise LinksError(f"{source}, line 1: the file is empty; it needs 'projects' and 'persons' lists")
+    lines: dict[tuple[Any, ...], int] = {}
+    _lines_of(node, (), lines)
+    checked = data
+    validator = jsonschema.Draft202012Validator(LINKS_SCHEMA, format_checker=jsonschema.FormatChecker())
+    errors = sorted(validator.iter_errors(checked), key=lambda error: list(map(str, error.absolute_path)))
+    if errors:
+        error = errors[0]
+        path = tuple(error.absolute_path)
+        if error.validator == "additionalProperties":
+            unknown = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+            path = (*path, unknown[0]) if unknown else path
+        line = _nearest_line(path, lines)
+        raise LinksError(f"{source}, line {line}, field {_field_name(path)}: {error.message}")
+    return _build(checked, lines, source)
+
+
+def _nearest_line(path: tuple[Any, ...], lines: dict[tuple[Any, ...], int]) -> int:
+    while path not in lines:
+        path = path[:-1]
+    return lines[path]
+
+
+def _build(data: dict[str, Any], lines: dict[tuple[Any, ...], int], source: str) -> Links:
+    projects = tuple(
+        ProjectLink(
+            forecast=str(item["forecast"]),
+            timelog=str(item["timelog"]),
+            start_date=dt.date.fromisoformat(item["start_date"]) if item.get("start_date") else None,
+            line=lines[("projects", index)],
+        )
+        for index, item in enumerate(data["projects"])
+    )
+    persons = tuple(
+        PersonLink(forecast=str(item["forecast"]), timelog=str(item["timelog"]), line=lines[("persons", index)])
+        for index, item in enumerate(data["persons"])
+    )
+    _reject_linked_twice("projects", projects, source)
+    _reject_linked_twice("persons", persons, source)
+    raw_options = data.get("options") or {}
+    options = Options(
+        conflict_policy=ConflictPolicy(raw_options.get("conflict_policy", ConflictPolicy.PARK)),
+        delete_policy=DeletePolicy(raw_options.get("delete_policy", DeletePolicy.PROPAGATE)),
+        max_changes_per_run=raw_options.get("max_changes_per_run", DEFAULT_MAX_CHANGES_PER_RUN),
+        project_time_task=raw_options.get("project_time_task", DEFAULT_PROJECT_TIME_TASK),
+    )
+    return Links(projects=projects, persons=persons, options=options, source=source)
+
+
+def _reject_linked_twice(section: str, links: tuple[ProjectLink, ...] | tuple[PersonLink, ...], source: str) -> None:
+    """One Forecast id pairs with one TimeLog id and back; a second link for either side is an error."""
+    for side in ("forecast", "timelog"):
+        first_line: dict[str, int] = {}
+        for link in links:
+            key = getattr(link, side)
+            if key in first_line:
+                raise LinksError(
+                    f"{source}, lines {first_line[key]} and {link.line}, field {section}.{side}: "
+                    f"{side} id {key} is linked twice; keep one of the two entries"
+                )
+            first_line[key] = link.line
+
+
+def load_links(path: str | Path) -> Links:
+    """Read and validate a links file."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise LinksError(f"{file}: links file not found (set links_path, or run `timesync links suggest`)") from exc
+    return parse_links(text, source=str(file))

@@ -1,0 +1,168 @@
+"""The sink base both targets share: the one `commands` stream, validated record by record, applied per batch."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from abc import abstractmethod
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from singer_sdk.exceptions import InvalidRecord
+from singer_sdk.sinks import BatchSink
+from singer_sdk.sinks.core import JSONSchemaValidator
+
+from timesync.ledger import Ledger, Outcome, PairKind
+from timesync.reconcile.commands import COMMAND_STREAM
+
+if TYPE_CHECKING:
+    from singer_sdk import Target
+
+#: Outcomes that mean "written or already in place"; the others are logged one by one with their reason.
+QUIET_OUTCOMES = frozenset({Outcome.CREATED, Outcome.UPDATED, Outcome.DELETED, Outcome.ALREADY_APPLIED,
+                            Outcome.MOVE_DELETED})
+
+
+def json_ready(value: Any) -> Any:
+    """A record as the mapper wrote it: the SDK's datetimes back to RFC 3339 UTC text, its Decimals exact.
+
+    The SDK reader turns JSON numbers with a fraction into Decimal and parses `date-time` fields; the ledger
+    stores commands as JSON, so both are converted here, explicitly, rather than by a `default=str` surprise.
+    """
+    if isinstance(value, dict):
+        return {key: json_ready(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [json_ready(item) for item in value]
+    if isinstance(value, dt.datetime):
+        stamp = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+        return stamp.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else str(value)
+    return value
+
+
+class UnknownStreamError(ValueError):
+    """A stream other than the reconcile mapper's `commands` reached a target."""
+
+
+class CommandRecordValidator(JSONSchemaValidator):
+    """JSON Schema validation whose error names the stream and the record's key (the SDK's names neither)."""
+
+    def __init__(self, schema: dict[str, Any], stream_name: str, key_properties: Sequence[str]) -> None:
+        super().__init__(schema)
+        self.stream_name, self.key_properties = stream_name, tuple(key_properties)
+
+    def validate(self, record: dict) -> None:
+        """Raise InvalidRecord naming stream, key and the failing field; nothing of the batch is written then."""
+        try:
+            super().validate(record)
+        except InvalidRecord as exc:
+            key = ", ".join(f"{name}={record.get(name)!r}" for name in self.key_properties) or "(no key)"
+            path = ".".join(str(part) for part in getattr(exc.__cause__, "absolute_path", ())) or "(the record)"
+            message = (f"stream {self.stream_name!r}, record {key}, field {path!r}: {exc.error_message}. The run "
+                       "stops before writing this batch; check the reconcile mapper's output")
+            raise InvalidRecord(message, record) from None
+
+
+class OutcomeRecorder:
+    """Records outcomes in the ledger (run item and pair update in one transaction each) and counts them.
+
+    Ledger calls are serialised with a lock, so writer threads may record as soon as their remote write returns.
+    """
+
+    def __init__(self, ledger: Ledger, logger: Any) -> None:
+        self.ledger, self.logger = ledger, logger
+        self.counts: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def created(self, command: Mapping[str, Any], remote_id: str | int, *,
+                written: Mapping[str, Any] | None = None, message: str | None = None) -> None:
+        """The twin exists now (created, or found after an unconfirmed create): store its id, mark linked."""
+        with self._lock:
+            self.ledger.complete_create(command, remote_id, written=written, message=message)
+            self._count(command, Outcome.CREATED, message)
+
+    def outcome(self, command: Mapping[str, Any], outcome: Outcome, *, current: Mapping[str, Any] | None = None,
+                message: str | None = None) -> None:
+        """Any other outcome (updated, deleted, conflict, locked, failed ...)."""
+        with self._lock:
+            self.ledger.record_outcome(command, outcome, current=current, message=message)
+            self._count(command, outcome, message)
+
+    def pair(self, pair_id: int) -> Any:
+        """The pair as the ledger holds it now."""
+        with self._lock:
+            return self.ledger.pair(pair_id)
+
+    def resolve(self, command: Mapping[str, Any]) -> dict[str, Any]:
+        """The command with its TimeLog ids filled in from the ledger (raises UnresolvedDependencyError)."""
+        with self._lock:
+            return self.ledger.resolve_dependencies(command)
+
+    def paired_elsewhere(self, command: Mapping[str, Any], twin_id: str) -> bool:
+        """Whether ``twin_id`` already belongs to another pair (a fingerprint must not adopt it)."""
+        with self._lock:
+            pair = self.ledger.find_pair(PairKind(command["pair_kind"]), **{_twin_side(command): twin_id})
+        return pair is not None and pair.id != command["pair_id"]
+
+    def _count(self, command: Mapping[str, Any], outcome: Outcome, message: str | None) -> None:
+        self.counts[f"{command['kind']}.{outcome}"] += 1
+        if outcome not in QUIET_OUTCOMES:
+            self.logger.warning("%s %s (pair %s, source %s): %s", command["kind"], outcome, command["pair_id"],
+                                command["source_id"], message or "")
+
+
+def _twin_side(command: Mapping[str, Any]) -> str:
+    """The ledger column holding the target side's id."""
+    return "forecast_id" if command["direction"] == "timelog_to_forecast" else "timelog_id"
+
+
+class CommandSink(BatchSink):
+    """Collects the reconcile mapper's commands and applies each drained batch through ``apply``.
+
+    The SDK validates every record as it arrives, so a bad record fails the run before its batch is written,
+    and it forwards the tap's STATE only after ``process_batch`` returned: the writes are durable by then.
+    """
+
+    include_sdc_metadata_properties = False
+
+    def __init__(self, target: Target, stream_name: str, schema: dict, key_properties: Sequence[str] | None) -> None:
+        """Refuse any stream but `commands`: a target fed a tap directly would otherwise drop its records."""
+        if stream_name != COMMAND_STREAM:
+            raise UnknownStreamError(
+                f"{target.name} accepts only the {COMMAND_STREAM!r} stream of the reconcile mapper, got stream "
+                f"{stream_name!r}; run it as `<tap> reconcile {target.name}`"
+            )
+        self.target = target
+        super().__init__(target, stream_name, schema, key_properties)
+
+    def get_validator(self) -> CommandRecordValidator:
+        """Validation that names the stream and the command id on failure."""
+        return CommandRecordValidator(self.schema, self.stream_name, self.key_properties)
+
+    def preprocess_record(self, record: dict, context: dict) -> dict:
+        """Undo the SDK's parsing of datetimes and decimals (see ``json_ready``)."""
+        return json_ready(record)
+
+    def process_batch(self, context: dict) -> None:
+        """Apply the batch in the mapper's order and log what happened, per kind and outcome."""
+        commands = sorted(context.get("records", []), key=lambda c: (c["run_id"], c["seq"]))
+        if not commands:
+            return
+        recorder = OutcomeRecorder(self.ledger, self.logger)
+        self.apply(commands, recorder)
+        summary = ", ".join(f"{key} {count}" for key, count in sorted(recorder.counts.items()))
+        self.logger.info("applied %d commands: %s", len(commands), summary or "nothing recorded")
+
+    @property
+    def ledger(self) -> Ledger:
+        """The target's ledger (opened once per process)."""
+        return self.target.ledger  # type: ignore[attr-defined]
+
+    @abstractmethod
+    def apply(self, commands: list[dict[str, Any]], recorder: OutcomeRecorder) -> None:
+        """Apply commands (ordered by the mapper) and record every outcome through ``recorder``."""
