@@ -16,6 +16,8 @@ from sandbox import credentials
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MELTANO = str(Path(sys.executable).parent / "meltano")
+#: The plugin venvs `meltano install` builds under the project's .meltano/, shared by every isolated run.
+PLUGIN_VENV_DIRS = ("extractors", "loaders", "mappers", "utilities")
 
 
 def sandbox_plugin_env(forecast_url: str, timelog_url: str | None) -> dict[str, str]:
@@ -65,6 +67,21 @@ class IsolatedMeltano:
 
     def __post_init__(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
+        # Meltano keeps per-run files (the catalog, the config) under <sys dir>/run/<plugin>/ and deletes them
+        # when a run ends, so two runs sharing the repo's .meltano/ break each other. Each isolated project
+        # gets its own sys dir that links to the shared, already installed plugin venvs.
+        for name in PLUGIN_VENV_DIRS:
+            shared = REPO_ROOT / ".meltano" / name
+            shared.mkdir(parents=True, exist_ok=True)
+            link = self.sys_dir / name
+            if not link.exists():
+                link.parent.mkdir(parents=True, exist_ok=True)
+                link.symlink_to(shared, target_is_directory=True)
+
+    @property
+    def sys_dir(self) -> Path:
+        """This project's own .meltano/ (system database, run files; plugin venvs linked)."""
+        return self.workdir / ".meltano"
 
     @property
     def ledger_url(self) -> str:
@@ -80,7 +97,8 @@ class IsolatedMeltano:
         """The full environment of a run."""
         env = dict(os.environ)
         env |= {
-            "MELTANO_DATABASE_URI": f"sqlite:///{self.workdir / 'meltano.db'}",
+            "MELTANO_SYS_DIR_ROOT": str(self.sys_dir),
+            "MELTANO_DATABASE_URI": f"sqlite:///{self.sys_dir / 'meltano.db'}",
             "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
             "MELTANO_CLI_DISABLE_VERSION_CHECK": "true",
             "MELTANO_ENVIRONMENT": "sandbox",
