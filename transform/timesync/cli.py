@@ -23,7 +23,7 @@ from timesync.linking import render_links_yaml, suggest_links
 from timesync.links import LinksError, load_links
 from timesync.model import Direction, Side
 from timesync.reconcile.engine import Reconciler
-from timesync.reconcile.report import plan_lines, summarize
+from timesync.reconcile.report import SUMMARY_COLUMNS, last_sync, plan_lines, summarize
 from timesync.settings import FORECAST_CONNECTION_SETTINGS, TIMELOG_CONNECTION_SETTINGS
 
 # Where each plugin's settings come from: Meltano's env var convention <PLUGIN>_<SETTING>.
@@ -232,14 +232,18 @@ def status(ctx: click.Context) -> None:
     """The last runs and their counts, open conflicts, and locked and orphaned pairs."""
     with _ledger(ctx) as ledger:
         runs = ledger.runs(limit=RECENT_RUNS)
+        latest = last_sync(ledger)
         outcomes = {run.id: ledger.outcome_counts(run.id) for run in runs}
         parked = ledger.pairs(states=[PairState.CONFLICT, PairState.LOCKED, PairState.ORPHANED])
         stuck = [p for p in ledger.pairs(states=[PairState.CREATING]) if p.attempts]
     data = {
+        "last_sync": latest,
         "runs": [asdict(run) | {"outcomes": outcomes[run.id]} for run in runs],
         "parked": [asdict(p) for p in parked], "failing": [asdict(p) for p in stuck],
     }
     ctx.obj["out"].emit(data, lambda: [
+        _table("Last sync, per direction", ["direction", *SUMMARY_COLUMNS],
+               [[direction, *row.values()] for direction, row in latest.items()]),
         _table("Last runs", ["run", "direction", "status", "started", "planned", "written"],
                [[r.id, r.direction + (" (dry run)" if r.dry_run else ""), r.status, r.started_at,
                  summarize(Counter({k.split(".", 1)[-1]: v for k, v in r.counts.items() if k != "commands"})),
