@@ -1,52 +1,121 @@
-"""`make demo`: start the sandbox, run the pipelines through the real `meltano run`, show what happened, stop.
+"""`make demo`: the sync end to end against the sandbox, through the real `meltano run sync`.
 
-Everything runs against the local simulators on free ports, in a scratch folder under .meltano/demo/, so the
-demo never touches a real account and can be run again and again.
+1. Start both simulators with the demo agency and write a demo `links.yml` (most projects and persons linked,
+   some deliberately not).
+2. Run the sync: the first run backfills three months both ways. Print what each direction did.
+3. Edit both sides through their real APIs, including one entry changed on both sides, run again, and show
+   exactly those changes and the parked conflict.
+4. Run a third time: nothing left to do.
+
+Everything runs on free ports in a scratch folder (.meltano/demo/), so it never touches a real account.
 """
 
 from __future__ import annotations
 
-import csv
+import os
 import shutil
 import sys
-from pathlib import Path
 
+import yaml
+from rich.console import Console
+from rich.table import Table
+
+from sandbox.editors import ForecastEditor, TimeLogEditor
 from sandbox.pipeline import REPO_ROOT, IsolatedMeltano, MeltanoRun, sandbox_plugin_env
+from sandbox.roster import demo_links
 from sandbox.testing import SandboxProcess
+from timesync.ledger import Ledger, PairKind, PairState
+from timesync.reconcile.report import SUMMARY_COLUMNS, last_sync
 
 DEMO_DIR = REPO_ROOT / ".meltano" / "demo"
+#: The first run backfills three months of the demo agency; the default flood guard (500) would stop it.
+DEMO_MAX_CHANGES = 5000
+EDIT_DAY = "2026-11-18"
 
-
-def _say(text: str) -> None:
-    print(text, flush=True)
+console = Console(width=int(os.environ.get("COLUMNS", "120")), highlight=False)
 
 
 def _check(run: MeltanoRun) -> None:
     if run.returncode != 0:
-        _say(run.output[-4000:])
-        _say(f"demo: `meltano {' '.join(run.args)}` failed with exit code {run.returncode}")
+        console.print(run.output[-6000:], markup=False)
+        console.print(f"[red]demo: `meltano {' '.join(run.args)}` failed with exit code {run.returncode}[/]")
         sys.exit(run.returncode)
 
 
-def _csv_rows(folder: Path) -> dict[str, int]:
-    counts = {}
-    for path in sorted(folder.glob("*.csv")):
-        with path.open(newline="", encoding="utf-8") as handle:
-            counts[path.stem] = sum(1 for _ in csv.DictReader(handle))
-    return counts
+def _sync(project: IsolatedMeltano, title: str) -> None:
+    console.rule(f"[bold]{title}")
+    console.print("$ meltano run sync")
+    _check(project.run("sync"))
+    with Ledger.open(project.ledger_url) as ledger:
+        table = Table("direction", *SUMMARY_COLUMNS, title="What the sync did")
+        for direction, row in last_sync(ledger).items():
+            table.add_row(direction.replace("_to_", " → "), *(str(n) for n in row.values()))
+        console.print(table)
+        parked = ledger.pairs(states=[PairState.CONFLICT], kind=PairKind.TIME_ENTRY)
+        for pair in parked:
+            console.print(f"  parked conflict: pair {pair.id}, Forecast registration {pair.forecast_id} ⇄ "
+                          f"TimeLog work {pair.timelog_id}: {pair.reason}")
+
+
+def _edit_both_sides(sandbox: SandboxProcess, project: IsolatedMeltano) -> None:
+    """A few edits a team makes between two runs, one of them on both sides of the same entry."""
+    forecast, timelog = ForecastEditor(sandbox.forecast_url), TimeLogEditor(sandbox.timelog_url)
+    links = demo_links()
+    persons = {p["forecast"]: p["timelog"] for p in links["persons"]}
+    f_state, t_state = sandbox.forecast.state(), sandbox.timelog.state()
+    initials = {e["employee_id"]: e["initials"] for e in t_state["employees"]}
+    allocated = {(a["task_id"], a["employee_id"]) for a in t_state["allocations"]}
+    with Ledger.open(project.ledger_url) as ledger:
+        twin_task = {int(p.forecast_id): int(p.timelog_id)
+                     for p in ledger.pairs(kind=PairKind.TASK) if p.timelog_id}
+        entries = [p for p in ledger.pairs(kind=PairKind.TIME_ENTRY, states=[PairState.LINKED])
+                   if p.forecast_id and p.timelog_id]
+    task, person = next((t, p) for t in f_state["tasks"] for p in t["assigned_persons"]
+                        if t["id"] in twin_task and p in persons and (twin_task[t["id"]], persons[p]) in allocated)
+    registrations = {r["id"]: r for r in f_state["time_registrations"]}
+    work = {u["guid"]: u for u in t_state["work_units"]}
+    open_entries = [p for p in entries if registrations[int(p.forecast_id)]["approval_status"] != "APPROVED"
+                    and work[p.timelog_id]["approved_status"] < 10]
+    edited, deleted, conflicted = open_entries[:3]
+
+    created = forecast.create_registration(person=person, date=EDIT_DAY, minutes=90, task=task["id"],
+                                           notes="Demo: new in Forecast")
+    console.print(f"Forecast: new registration {created['id']} (90 min, task {task['title']!r})")
+    forecast.update_registration(int(edited.forecast_id), time_registered=75, notes="Demo: edited in Forecast")
+    console.print(f"Forecast: registration {edited.forecast_id} edited to 75 min")
+    guid = timelog.insert_work(initials=initials[persons[person]], task_id=twin_task[task["id"]], date=EDIT_DAY,
+                               minutes=45, note="Demo: new in TimeLog")
+    console.print(f"TimeLog:  new work unit {guid} (45 min)")
+    timelog.delete_work(deleted.timelog_id)
+    console.print(f"TimeLog:  work unit {deleted.timelog_id} deleted")
+    both = work[conflicted.timelog_id]
+    forecast.update_registration(int(conflicted.forecast_id), time_registered=30)
+    timelog.update_work(both["guid"], initials=initials[both["employee_id"]], task_id=both["task_id"],
+                        date=both["start_at"][:10], minutes=240, note=both["description"])
+    console.print(f"Both:     registration {conflicted.forecast_id} set to 30 min in Forecast and its twin "
+                  f"{both['guid']} to 240 min in TimeLog: a conflict the sync must park, not overwrite")
 
 
 def main() -> int:
     """Run the demo."""
     shutil.rmtree(DEMO_DIR, ignore_errors=True)
+    DEMO_DIR.mkdir(parents=True)
+    links_path = DEMO_DIR / "links.yml"
+    links = demo_links() | {"options": {"max_changes_per_run": DEMO_MAX_CHANGES}}
+    links_path.write_text(yaml.safe_dump(links, sort_keys=False), encoding="utf-8")
     with SandboxProcess(data="demo") as sandbox:
-        _say(f"Sandbox up: Forecast {sandbox.forecast_url}, TimeLog {sandbox.timelog_url}")
-        project = IsolatedMeltano(DEMO_DIR, sandbox_plugin_env(sandbox.forecast_url, sandbox.timelog_url))
-        _say("\n$ meltano run tap-forecast target-csv   (a reporting export of Forecast)")
-        _check(project.run("tap-forecast", "target-csv"))
-        for stream, rows in _csv_rows(project.output_dir).items():
-            _say(f"  {stream:<28} {rows:>6} rows")
-    _say("\nSandbox stopped. Demo finished.")
+        console.print(f"Sandbox up: Forecast {sandbox.forecast_url}, TimeLog {sandbox.timelog_url}")
+        console.print(f"Links: {len(links['projects'])} projects and {len(links['persons'])} persons linked "
+                      f"({links_path}); the rest stays out of scope")
+        project = IsolatedMeltano(DEMO_DIR / "project", sandbox_plugin_env(sandbox.forecast_url, sandbox.timelog_url),
+                                  links_path=links_path)
+        _sync(project, "Run 1: the first sync backfills both ways")
+        console.rule("[bold]Edits on both sides")
+        _edit_both_sides(sandbox, project)
+        _sync(project, "Run 2: exactly those changes, and the conflict parked")
+        _sync(project, "Run 3: nothing left to do")
+    console.print("\nSandbox stopped. Demo finished. Inspect it with:\n"
+                  f"  TIMESYNC_LEDGER_URL={project.ledger_url} .venv/bin/timesync status")
     return 0
 
 
