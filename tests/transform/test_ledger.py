@@ -209,3 +209,15 @@ def test_a_dry_run_records_items_but_no_pairs(ledger: Ledger) -> None:
         dry_run=True)
     assert ledger.pairs() == []
     assert [i.outcome for i in ledger.run_items(run_id)] == ["new"]
+
+
+def test_the_fast_path_revision_is_alembics_head() -> None:
+    """Ledger.open skips Alembic when the database is at SCHEMA_HEAD_REVISION: it must be the real head."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from timesync.ledger.store import MIGRATIONS_DIR, SCHEMA_HEAD_REVISION
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    assert ScriptDirectory.from_config(config).get_current_head() == SCHEMA_HEAD_REVISION

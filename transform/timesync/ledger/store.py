@@ -12,10 +12,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from alembic import command as alembic_command
-from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine, create_engine, event, select, text, update
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from timesync.ledger.tables import LinkRow, PairKind, PairRow, PairState, RunItemRow, RunRow, RunStatus
@@ -23,6 +22,9 @@ from timesync.links import Links
 from timesync.model import Direction, Side
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+#: The newest migration. A ledger already there opens without importing Alembic (about half a second of start-up
+#: for every tap, mapper and target process); tests/transform check this matches Alembic's head.
+SCHEMA_HEAD_REVISION = "0001"
 # The tap, mapper and target of a pipeline open the ledger at once; writers wait for each other this long.
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # Any constant works; it only has to be the same in every process that migrates a Postgres ledger.
@@ -221,6 +223,12 @@ class Ledger:
         return ledger
 
     def _migrate(self) -> None:
+        if self._revision_or_none() == SCHEMA_HEAD_REVISION:
+            return
+        # Imported here: only a new or older ledger needs Alembic, and it costs every process start-up.
+        from alembic import command as alembic_command
+        from alembic.config import Config as AlembicConfig
+
         config = AlembicConfig()
         config.set_main_option("script_location", str(MIGRATIONS_DIR))
         with self.engine.begin() as connection:
@@ -256,6 +264,13 @@ class Ledger:
         """The Alembic revision the database is at."""
         with self.engine.connect() as connection:
             return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+    def _revision_or_none(self) -> str | None:
+        """The revision, or None for a database the ledger has never been created in."""
+        try:
+            return self.schema_revision()
+        except DBAPIError:
+            return None
 
     # -- links ---------------------------------------------------------------------------------------------
 
