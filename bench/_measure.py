@@ -1,17 +1,16 @@
-"""Measurement helpers shared by the benchmarks: pages, peak RSS of a process or a process tree, the machine.
-
-`bench/tap_forecast.py` and `bench/tap_timelog.py` each still carry their own copy of `_pages` and
-`_sample_peak_rss`; both are folded into `pages` and `PeakRss` here.
-"""
+"""Measurement helpers shared by the benchmarks: pages, peak RSS of a process tree, one tap run, the machine."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import os
 import platform
+import subprocess
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -85,6 +84,23 @@ class PeakRss:
     def __exit__(self, *exc: object) -> None:
         self._done.set()
         self._thread.join()
+
+
+def run_tap(args: list[str], env: dict[str, str] | None = None) -> dict:
+    """Run one Singer tap process: records per stream, the last STATE, seconds and peak RSS."""
+    records: Counter[str] = Counter()
+    last_state: dict = {}
+    started = time.perf_counter()
+    tap = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+    with PeakRss(psutil.Process(tap.pid), lambda _process: "tap") as rss:
+        for line in tap.stdout:
+            if line.startswith(b'{"type":"RECORD"'):
+                records[json.loads(line)["stream"]] += 1
+            elif line.startswith(b'{"type":"STATE"'):
+                last_state = json.loads(line)["value"]
+        returncode = tap.wait()
+    return {"returncode": returncode, "seconds": time.perf_counter() - started, "records": records,
+            "state": last_state, "peak_rss": rss.peaks.get("tap", 0)}
 
 
 def role_by_executable(names: tuple[str, ...]) -> Callable[[psutil.Process], str | None]:

@@ -10,24 +10,17 @@ second, incremental run from the first run's state shows what a quiet 15-minute 
 from __future__ import annotations
 
 import json
-import math
-import subprocess
 import sys
 import tempfile
-import threading
-import time
-from collections import Counter
 from pathlib import Path
 
-import psutil
-
+from bench._measure import pages, run_tap
 from sandbox.credentials import FORECAST_API_KEY
 from sandbox.testing import SandboxProcess
 
 SIZES = (10_000, 100_000)
 PAGE_SIZE = 500
 TARGET_CALL_RATIO = 1.05
-RSS_SAMPLE_SECONDS = 0.02
 TAP = str(Path(sys.executable).parent / "tap-forecast")
 #: Paginated v4 endpoint of each stream that has one (stats keys of the sandbox).
 PAGED = {
@@ -48,42 +41,15 @@ ACCOUNT_WIDE = (
 
 def _minimum_calls(state: dict) -> dict[str, int]:
     """The fewest requests that can read everything, per endpoint."""
-    minimum = {endpoint: max(1, math.ceil(len(state[stream]) / PAGE_SIZE)) for stream, endpoint in PAGED.items()}
+    minimum = {endpoint: pages(len(state[stream]), PAGE_SIZE) for stream, endpoint in PAGED.items()}
     minimum |= dict.fromkeys(PER_PROJECT, len(state["projects"]))
     minimum |= dict.fromkeys(ACCOUNT_WIDE, 1)
     return minimum
 
 
-def _sample_peak_rss(process: psutil.Process, peak: list[int], done: threading.Event) -> None:
-    while not done.is_set():
-        try:
-            peak[0] = max(peak[0], process.memory_info().rss)
-        except psutil.NoSuchProcess:
-            return
-        time.sleep(RSS_SAMPLE_SECONDS)
-
-
 def _run_tap(config: Path, state: Path | None) -> dict:
     """Run `tap-forecast` once; count its records per stream, keep its last STATE, sample its RSS."""
-    args = [TAP, "--config", str(config), *(["--state", str(state)] if state else [])]
-    records: Counter[str] = Counter()
-    last_state: dict = {}
-    peak, done = [0], threading.Event()
-    started = time.perf_counter()
-    tap = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    sampler = threading.Thread(target=_sample_peak_rss, args=(psutil.Process(tap.pid), peak, done))
-    sampler.start()
-    for line in tap.stdout:
-        if line.startswith(b'{"type":"RECORD"'):
-            records[json.loads(line)["stream"]] += 1
-        elif line.startswith(b'{"type":"STATE"'):
-            last_state = json.loads(line)["value"]
-    returncode = tap.wait()
-    seconds = time.perf_counter() - started
-    done.set()
-    sampler.join()
-    return {"returncode": returncode, "seconds": seconds, "records": records, "state": last_state,
-            "peak_rss": peak[0]}
+    return run_tap([TAP, "--config", str(config), *(["--state", str(state)] if state else [])])
 
 
 def run_once(registrations: int) -> dict:

@@ -9,18 +9,12 @@ Peak RSS is sampled from the tap process; comparing sizes shows whether memory g
 from __future__ import annotations
 
 import json
-import math
 import os
-import subprocess
 import sys
 import tempfile
-import threading
-import time
-from collections import Counter
 from pathlib import Path
 
-import psutil
-
+from bench._measure import pages, run_tap
 from sandbox import credentials
 from sandbox.testing import SandboxProcess
 
@@ -29,7 +23,6 @@ WORK_PAGE_SIZE = 500
 CHANGE_LOG_PAGE_SIZE = 500
 EMPLOYEES_PAGE_SIZE = 100
 TARGET_CALL_RATIO = 1.05
-RSS_SAMPLE_SECONDS = 0.02
 TAP = str(Path(sys.executable).parent / "tap-timelog")
 PM = "ProjectManagementService"
 ORG = "OrganisationService"
@@ -40,53 +33,23 @@ ONE_CALL = (
 WSDLS = ("SecurityService.wsdl", f"{PM}.wsdl", f"{ORG}.wsdl", "Reporting.wsdl")
 
 
-def _pages(count: int, page_size: int) -> int:
-    return max(1, math.ceil(count / page_size))
-
 
 def _minimum_calls(state: dict) -> dict[str, int]:
     """The fewest requests that can read everything on a first run, per operation."""
     deletions = sum(1 for entry in state["change_log"] if entry["action"] == "Deleted")
     minimum = dict.fromkeys(ONE_CALL + WSDLS, 1)
     minimum |= {
-        "Reporting.GetWorkUnitsRawPaged": _pages(len(state["work_units"]), WORK_PAGE_SIZE),
-        f"{PM}.GetWorkChangeLogPaged": _pages(deletions, CHANGE_LOG_PAGE_SIZE),
-        f"{PM}.GetTasksModifiedInPeriodPaged": _pages(len(state["tasks"]), CHANGE_LOG_PAGE_SIZE),
-        f"{ORG}.GetEmployeesPaged": _pages(len(state["employees"]), EMPLOYEES_PAGE_SIZE),
+        "Reporting.GetWorkUnitsRawPaged": pages(len(state["work_units"]), WORK_PAGE_SIZE),
+        f"{PM}.GetWorkChangeLogPaged": pages(deletions, CHANGE_LOG_PAGE_SIZE),
+        f"{PM}.GetTasksModifiedInPeriodPaged": pages(len(state["tasks"]), CHANGE_LOG_PAGE_SIZE),
+        f"{ORG}.GetEmployeesPaged": pages(len(state["employees"]), EMPLOYEES_PAGE_SIZE),
     }
     return minimum
 
 
-def _sample_peak_rss(process: psutil.Process, peak: list[int], done: threading.Event) -> None:
-    while not done.is_set():
-        try:
-            peak[0] = max(peak[0], process.memory_info().rss)
-        except psutil.NoSuchProcess:
-            return
-        time.sleep(RSS_SAMPLE_SECONDS)
-
-
 def _run_tap(config: Path, state: Path | None, env: dict[str, str]) -> dict:
     """One tap process: records per stream, the last STATE, seconds and peak RSS."""
-    args = [TAP, "--config", str(config)] + (["--state", str(state)] if state else [])
-    records: Counter[str] = Counter()
-    last_state: dict = {}
-    peak, done = [0], threading.Event()
-    started = time.perf_counter()
-    tap = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
-    sampler = threading.Thread(target=_sample_peak_rss, args=(psutil.Process(tap.pid), peak, done))
-    sampler.start()
-    for line in tap.stdout:
-        if line.startswith(b'{"type":"RECORD"'):
-            records[json.loads(line)["stream"]] += 1
-        elif line.startswith(b'{"type":"STATE"'):
-            last_state = json.loads(line)["value"]
-    returncode = tap.wait()
-    seconds = time.perf_counter() - started
-    done.set()
-    sampler.join()
-    return {"returncode": returncode, "seconds": seconds, "records": records, "state": last_state,
-            "peak_rss": peak[0]}
+    return run_tap([TAP, "--config", str(config), *(["--state", str(state)] if state else [])], env)
 
 
 def run_once(registrations: int) -> dict:
