@@ -6,7 +6,7 @@ Each handler is registered under its service and operation name. Entities become
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -291,6 +291,16 @@ def _paged(params: dict[str, Any], cap: int, ordered: Callable[[], list], conver
     return Outcome.page(page)
 
 
+def _modified_in_period(params: dict[str, Any], cap: int, rows: Iterable, row_id: Callable[[Any], int],
+                        convert: Callable[[Any], dict]) -> Outcome:
+    """The `Get*ModifiedInPeriodPaged` operations: rows modified in [startDate, endDate], oldest change first."""
+    start, end = _site(params.get("startDate"), MIN_DATETIME), _site(params.get("endDate"), datetime.max)
+    return _paged(params, cap,
+                  lambda: sorted((row for row in rows if start <= row.modified_at <= end),
+                                 key=lambda row: (row.modified_at, row_id(row))),
+                  convert)
+
+
 def _day(value: datetime | None) -> date | None:
     return to_site_time(value).date() if value is not None else None
 
@@ -359,11 +369,8 @@ def get_project_by_id(store: Store, caller: Caller, params: dict) -> Outcome:
 
 @handles(PM, "GetProjectsModifiedInPeriodPaged")
 def get_projects_modified(store: Store, caller: Caller, params: dict) -> Outcome:
-    start, end = _site(params.get("startDate"), MIN_DATETIME), _site(params.get("endDate"), datetime.max)
-    return _paged(params, MAX_PAGE_SIZE_DEFAULT,
-                  lambda: sorted((p for p in store.projects.values() if start <= p.modified_at <= end),
-                                 key=lambda p: (p.modified_at, p.project_id)),
-                  project_contract)
+    return _modified_in_period(params, MAX_PAGE_SIZE_DEFAULT, store.projects.values(), lambda p: p.project_id,
+                               project_contract)
 
 
 # -- tasks ----------------------------------------------------------------------------------------------
@@ -475,11 +482,8 @@ def change_task_status(store: Store, caller: Caller, params: dict) -> Outcome:
 
 @handles(PM, "GetTasksModifiedInPeriodPaged")
 def get_tasks_modified(store: Store, caller: Caller, params: dict) -> Outcome:
-    start, end = _site(params.get("startDate"), MIN_DATETIME), _site(params.get("endDate"), datetime.max)
-    return _paged(params, MAX_PAGE_SIZE_TASKS,
-                  lambda: sorted((t for t in store.tasks.values() if start <= t.modified_at <= end),
-                                 key=lambda t: (t.modified_at, t.task_id)),
-                  lambda t: task_contract(store, t))
+    return _modified_in_period(params, MAX_PAGE_SIZE_TASKS, store.tasks.values(), lambda t: t.task_id,
+                               lambda t: task_contract(store, t))
 
 
 # -- allocations ----------------------------------------------------------------------------------------
@@ -694,11 +698,8 @@ def get_employees_paged(store: Store, caller: Caller, params: dict) -> Outcome:
 
 @handles(ORG, "GetEmployeesModifiedInPeriodPaged")
 def get_employees_modified(store: Store, caller: Caller, params: dict) -> Outcome:
-    start, end = _site(params.get("startDate"), MIN_DATETIME), _site(params.get("endDate"), datetime.max)
-    return _paged(params, MAX_PAGE_SIZE_EMPLOYEES,
-                  lambda: sorted((e for e in store.employees.values() if start <= e.modified_at <= end),
-                                 key=lambda e: (e.modified_at, e.employee_id)),
-                  lambda e: employee_contract(store, e))
+    return _modified_in_period(params, MAX_PAGE_SIZE_EMPLOYEES, store.employees.values(), lambda e: e.employee_id,
+                               lambda e: employee_contract(store, e))
 
 
 @handles(ORG, "GetEmployeeByUsername")
