@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
+from functools import cache, lru_cache
 from typing import Any
 
 MINUTES_PER_HOUR = 60
@@ -67,7 +68,13 @@ def parse_date(value: str | dt.date) -> dt.date:
         return value.date()
     if isinstance(value, dt.date):
         return value
-    return dt.date.fromisoformat(str(value)[:10])
+    return _date_from_text(str(value)[:10])
+
+
+@lru_cache(maxsize=4096)
+def _date_from_text(text: str) -> dt.date:
+    """One date object per calendar day: a run's records share a few hundred days."""
+    return dt.date.fromisoformat(text)
 
 
 def parse_timestamp(value: str | dt.datetime | None) -> dt.datetime | None:
@@ -78,7 +85,7 @@ def parse_timestamp(value: str | dt.datetime | None) -> dt.datetime | None:
     return stamp if stamp.tzinfo else stamp.replace(tzinfo=dt.UTC)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Project:
     """A project on one side."""
 
@@ -89,7 +96,7 @@ class Project:
     active: bool = True
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Person:
     """A person (Forecast) or employee (TimeLog) on one side."""
 
@@ -100,7 +107,7 @@ class Person:
     active: bool = True
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Task:
     """A task on one side. ``estimate_minutes`` is the Forecast estimate or the TimeLog budget."""
 
@@ -126,7 +133,7 @@ class Task:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Assignment:
     """A person assigned to a task (Forecast ``assigned_persons``; a TimeLog allocation)."""
 
@@ -141,7 +148,7 @@ class Assignment:
         return f"{self.task_id}:{self.person_id}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TimeEntry:
     """A Forecast time registration or a TimeLog work unit, in whole minutes on a calendar date.
 
@@ -178,7 +185,7 @@ class TimeEntry:
         return "|".join([self.person_id, self.date.isoformat(), self.task_id or "-", str(self.minutes), self.note])
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Deletion:
     """An entity id that a deletion feed reports as gone."""
 
@@ -202,10 +209,23 @@ def entry_from_snapshot(side: Side, entry_id: str, snapshot: dict[str, Any]) -> 
     )
 
 
+_JSON_SCALARS = frozenset({str, int, float, bool})
+
+
+@cache
+def _field_names(cls: type) -> tuple[str, ...] | None:
+    """A dataclass's field names (None for any other type), looked up once per class."""
+    return tuple(item.name for item in fields(cls)) if is_dataclass(cls) else None
+
+
 def to_json_ready(value: Any) -> Any:
     """Dataclasses, dates and Decimals as JSON-ready values (the canonical payload of a command)."""
-    if hasattr(value, "__dataclass_fields__"):
-        return to_json_ready(asdict(value))
+    if value is None or type(value) in _JSON_SCALARS:
+        return value
+    names = _field_names(type(value))
+    if names is not None:
+        # Field by field, not dataclasses.asdict: that deep-copies every value first (most of the cost per command).
+        return {name: to_json_ready(getattr(value, name)) for name in names}
     if isinstance(value, dict):
         return {key: to_json_ready(item) for key, item in value.items()}
     if isinstance(value, list | tuple):

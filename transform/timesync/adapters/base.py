@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Protocol
 
@@ -47,3 +48,10 @@ def require(stream: str, record: Mapping[str, Any], field: str, key: str) -> Any
 def id_text(value: Any) -> str | None:
     """Ids are compared as text everywhere (Forecast and TimeLog ints, TimeLog GUIDs)."""
     return None if value is None or value == "" else str(value)
+
+
+def shared_id(value: Any) -> str | None:
+    """``id_text`` for ids that many records repeat (person, project, task): one string for all of them, not one per
+    record, since the reconcile step holds every record of a run."""
+    text = id_text(value)
+    return None if text is None else sys.intern(text)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, ClassVar
 
-from timesync.adapters.base import CanonicalRecord, id_text, require
+from timesync.adapters.base import CanonicalRecord, id_text, require, shared_id
 from timesync.model import (
     Assignment,
     Deletion,
@@ -58,9 +59,9 @@ class ForecastAdapter:
         return [TimeEntry(
             side=Side.FORECAST,
             id=str(require(stream, record, "id", "id")),
-            project_id=id_text(project),
-            person_id=str(require(stream, record, "person", "id")),
-            task_id=id_text(record.get("task")),
+            project_id=shared_id(project),
+            person_id=sys.intern(str(require(stream, record, "person", "id"))),
+            task_id=shared_id(record.get("task")),
             date=parse_date(require(stream, record, "date", "id")),
             minutes=int(require(stream, record, "time_registered", "id")),
             note=record.get("notes") or "",

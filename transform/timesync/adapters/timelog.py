@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from timesync.adapters.base import CanonicalRecord, id_text, require
+from timesync.adapters.base import CanonicalRecord, id_text, require, shared_id
 from timesync.model import (
     Deletion,
     Person,
@@ -50,9 +51,9 @@ class TimeLogAdapter:
         return [TimeEntry(
             side=Side.TIMELOG,
             id=str(require(stream, record, key, key)),
-            project_id=id_text(require(stream, record, "project_id", key)),
-            person_id=str(require(stream, record, "employee_id", key)),
-            task_id=id_text(require(stream, record, "task_id", key)),
+            project_id=shared_id(require(stream, record, "project_id", key)),
+            person_id=sys.intern(str(require(stream, record, "employee_id", key))),
+            task_id=shared_id(require(stream, record, "task_id", key)),
             date=parse_date(require(stream, record, "date", key)),
             minutes=int(minutes),
             note=record.get("note") or "",

@@ -9,10 +9,11 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
+from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event, select, text, update
+from sqlalchemy import Connection, Engine, bindparam, create_engine, event, func, insert, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
@@ -31,7 +32,28 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 POSTGRES_MIGRATION_LOCK_KEY = 7_202_611
 # A pending command that failed this often is no longer replayed; it stays visible in `timesync status`.
 MAX_REPLAY_ATTEMPTS = 5
+#: Ids per `IN (...)` of a bulk lookup, and rows per executemany of a bulk write: one statement for many records,
+#: well under SQLite's and Postgres' limits on bound parameters.
+BULK_CHUNK = 500
 DEFAULT_LEDGER_RELATIVE_PATH = Path(".meltano") / "timesync" / "ledger.db"
+#: Lookups select the table, not the ORM class: plain rows cost a fraction of mapped objects per pair.
+PAIRS = PairRow.__table__
+#: A pair's columns in the order ``_to_pair`` unpacks them.
+SELECT_PAIRS = select(PAIRS.c.id, PAIRS.c.kind, PAIRS.c.forecast_id, PAIRS.c.timelog_id, PAIRS.c.project,
+                      PAIRS.c.origin, PAIRS.c.state, PAIRS.c.reason, PAIRS.c.base, PAIRS.c.fingerprint,
+                      PAIRS.c.pending, PAIRS.c.attempts, PAIRS.c.conflict, PAIRS.c.updated_at)
+# Bulk lookups by native id, compiled once: an expanding parameter instead of one bound literal per id.
+_NATIVE_ID = {Side.FORECAST: PAIRS.c.forecast_id, Side.TIMELOG: PAIRS.c.timelog_id}
+_PAIRS_BY_ID = {side: SELECT_PAIRS.where(PAIRS.c.kind == bindparam("kind"),
+                                         column.in_(bindparam("ids", expanding=True)))
+                for side, column in _NATIVE_ID.items()}
+_PAIR_IDS_BY_ID = {side: select(PAIRS.c.id, column).where(PAIRS.c.kind == bindparam("kind"),
+                                                          column.in_(bindparam("ids", expanding=True)))
+                   for side, column in _NATIVE_ID.items()}
+# Stored text to enum members, by lookup (an Enum call per column costs more than the lookup).
+_PAIR_KINDS = {str(kind): kind for kind in PairKind}
+_PAIR_STATES = {str(state): state for state in PairState}
+_SIDES = {str(side): side for side in Side}
 
 
 class Outcome(StrEnum):
@@ -53,7 +75,7 @@ class UnresolvedDependencyError(LookupError):
     """A command needs a TimeLog id the ledger does not hold yet (its task was not created)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Pair:
     """A read-only view of one pair."""
 
@@ -95,7 +117,7 @@ class Run:
     message: str | None
 
 
-@dataclass
+@dataclass(slots=True)
 class PlannedPair:
     """A pair write the mapper plans: a new pair (``pair_id`` None) or a change to an existing one."""
 
@@ -112,7 +134,7 @@ class PlannedPair:
     commands: list[dict[str, Any]] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RunItem:
     """One line of a run's audit."""
 
@@ -134,22 +156,35 @@ def default_ledger_url() -> str:
     return f"sqlite:///{(root / DEFAULT_LEDGER_RELATIVE_PATH).resolve()}"
 
 
-def _to_pair(row: PairRow) -> Pair:
+_T = TypeVar("_T")
+
+
+def batched(values: Iterable[_T], size: int = BULK_CHUNK) -> Iterator[list[_T]]:
+    """Lists of up to ``size`` values, in order (``values`` may be a generator: it is read once)."""
+    iterator = iter(values)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def _to_pair(row: Any) -> Pair:
+    """A Pair from a row of ``SELECT_PAIRS`` (unpacked by position: by-name access costs more than the rest)."""
+    (pair_id, kind, forecast_id, timelog_id, project, origin, state, reason, base, fingerprint, pending, attempts,
+     conflict, updated_at) = row
     return Pair(
-        id=row.id,
-        kind=PairKind(row.kind),
-        forecast_id=row.forecast_id,
-        timelog_id=row.timelog_id,
-        project=row.project,
-        origin=Side(row.origin),
-        state=PairState(row.state),
-        reason=row.reason,
-        base=json.loads(row.base),
-        fingerprint=row.fingerprint,
-        pending=json.loads(row.pending) if row.pending else [],
-        attempts=row.attempts,
-        conflict=json.loads(row.conflict) if row.conflict else None,
-        updated_at=row.updated_at,
+        id=pair_id,
+        kind=_PAIR_KINDS[kind],
+        forecast_id=forecast_id,
+        timelog_id=timelog_id,
+        project=project,
+        origin=_SIDES[origin],
+        state=_PAIR_STATES[state],
+        reason=reason,
+        base=json.loads(base),
+        fingerprint=fingerprint,
+        pending=json.loads(pending) if pending else [],
+        attempts=attempts,
+        conflict=json.loads(conflict) if conflict else None,
+        updated_at=updated_at,
     )
 
 
@@ -320,37 +355,57 @@ class Ledger:
             rows = session.scalars(select(RunRow).order_by(RunRow.id.desc()).limit(limit))
             return [_to_run(row) for row in rows]
 
-    def run_items(self, run_id: int) -> list[RunItemRow]:
-        """All items of one run, in order (detached rows, read-only)."""
+    def run_items(self, run_id: int) -> list[Any]:
+        """All items of one run, in order: read-only rows with RunItemRow's attributes (plain rows, not ORM
+        objects: a 50k-record run's items load in a fraction of the time)."""
+        items = RunItemRow.__table__
         with self._reading() as session:
-            return list(session.scalars(select(RunItemRow).where(RunItemRow.run_id == run_id).order_by(RunItemRow.id)))
+            return list(session.execute(select(items).where(items.c.run_id == run_id).order_by(items.c.id)))
 
     def outcome_counts(self, run_id: int) -> dict[str, int]:
         """How many target outcomes of each kind a run recorded."""
-        counts: dict[str, int] = {}
-        for item in self.run_items(run_id):
-            if item.actor == "target":
-                counts[item.outcome] = counts.get(item.outcome, 0) + 1
-        return counts
+        return self.item_outcomes(run_id, actor="target")
+
+    def item_outcomes(self, run_id: int, *, actor: str) -> dict[str, int]:
+        """How many items of each outcome one actor (``mapper``: the plan, ``target``) recorded for a run, counted
+        by the database (a 50k backfill's items are not loaded to count them)."""
+        query = (select(RunItemRow.outcome, func.count())
+                 .where(RunItemRow.run_id == run_id, RunItemRow.actor == actor).group_by(RunItemRow.outcome))
+        with self._reading() as session:
+            return dict(session.execute(query).tuples().all())
 
     # -- pairs: lookups ------------------------------------------------------------------------------------
 
     def pair(self, pair_id: int) -> Pair | None:
         """One pair by id."""
         with self._reading() as session:
-            row = session.get(PairRow, pair_id)
+            row = session.execute(SELECT_PAIRS.where(PAIRS.c.id == pair_id)).first()
             return _to_pair(row) if row else None
 
     def find_pair(self, kind: PairKind, *, forecast_id: str | None = None,
                   timelog_id: str | None = None) -> Pair | None:
         """The pair of one kind holding a Forecast id or a TimeLog id."""
-        column, value = (PairRow.forecast_id, forecast_id) if forecast_id is not None else (PairRow.timelog_id,
+        column, value = (PAIRS.c.forecast_id, forecast_id) if forecast_id is not None else (PAIRS.c.timelog_id,
                                                                                             timelog_id)
         if value is None:
             raise ValueError("find_pair needs forecast_id or timelog_id")
         with self._reading() as session:
-            row = session.scalars(select(PairRow).where(PairRow.kind == str(kind), column == str(value))).first()
+            row = session.execute(SELECT_PAIRS.where(PAIRS.c.kind == str(kind), column == str(value))).first()
             return _to_pair(row) if row else None
+
+    def find_pairs(self, kind: PairKind, side: Side, native_ids: Iterable[str]) -> dict[str, Pair]:
+        """The pairs of one kind holding any of ``native_ids`` on ``side``, by that id (no entry: no pair).
+
+        What ``find_by_side`` gives for each id, in one query per BULK_CHUNK ids inside one read transaction:
+        the mapper looks up a whole run's records at once instead of one transaction per record.
+        """
+        found: dict[str, Pair] = {}
+        with self.read_engine.connect() as connection:
+            for chunk in batched(dict.fromkeys(str(native_id) for native_id in native_ids)):
+                rows = connection.execute(_PAIRS_BY_ID[side], {"kind": str(kind), "ids": chunk}).all()
+                for pair in map(_to_pair, rows):
+                    found[pair.id_on(side) or ""] = pair
+        return found
 
     def find_by_side(self, kind: PairKind, side: Side, native_id: str) -> Pair | None:
         """The pair of one kind holding ``native_id`` on ``side``."""
@@ -360,19 +415,19 @@ class Ledger:
 
     def pairs(self, *, states: Iterable[PairState] | None = None, kind: PairKind | None = None) -> list[Pair]:
         """Pairs filtered by state and kind, oldest first."""
-        query = select(PairRow).order_by(PairRow.id)
+        query = SELECT_PAIRS.order_by(PAIRS.c.id)
         if states is not None:
-            query = query.where(PairRow.state.in_([str(state) for state in states]))
+            query = query.where(PAIRS.c.state.in_([str(state) for state in states]))
         if kind is not None:
-            query = query.where(PairRow.kind == str(kind))
+            query = query.where(PAIRS.c.kind == str(kind))
         with self._reading() as session:
-            return [_to_pair(row) for row in session.scalars(query)]
+            return [_to_pair(row) for row in session.execute(query)]
 
     def pending_pairs(self, direction: Direction) -> list[Pair]:
         """Pairs holding commands of ``direction`` that were emitted but never confirmed (to replay)."""
-        query = select(PairRow).where(PairRow.pending.is_not(None), PairRow.attempts < MAX_REPLAY_ATTEMPTS)
+        query = SELECT_PAIRS.where(PAIRS.c.pending.is_not(None), PAIRS.c.attempts < MAX_REPLAY_ATTEMPTS)
         with self._reading() as session:
-            pairs = [_to_pair(row) for row in session.scalars(query.order_by(PairRow.id))]
+            pairs = [_to_pair(row) for row in session.execute(query.order_by(PAIRS.c.id))]
         return [pair for pair in pairs if any(command["direction"] == str(direction) for command in pair.pending)]
 
     def creating_pairs(self, kind: PairKind) -> list[Pair]:
@@ -407,50 +462,39 @@ class Ledger:
 
     # -- pairs: the mapper's plan --------------------------------------------------------------------------
 
-    def record_plan(self, run_id: int, direction: Direction, planned: list[PlannedPair],
-                    items: list[RunItem], counts: Mapping[str, int], *, dry_run: bool) -> list[int]:
+    def record_plan(self, run_id: int, direction: Direction, planned: Iterable[PlannedPair],
+                    items: Iterable[RunItem], counts: Mapping[str, int], *, dry_run: bool) -> list[int]:
         """Write the whole plan of a run in one transaction: intents, state changes, run items and counts.
 
         Each planned pair's commands get its ``pair_id`` and become its ``pending`` list (the intent) before any
         is emitted. In a dry run only the run items and counts are written. Returns the planned pairs' ids.
+        ``planned`` is read once, BULK_CHUNK pairs at a time, and not kept: a generator may build each pair's
+        commands just for this. Rows go in with one executemany per chunk, not one statement per pair.
         """
         pair_ids: list[int] = []
-        with self._session() as session:
-            for plan in planned:
-                if dry_run:
-                    pair_ids.append(plan.pair_id or 0)
-                    continue
-                row = session.get(PairRow, plan.pair_id) if plan.pair_id else None
-                if row is None:
-                    row = PairRow(kind=str(plan.kind), forecast_id=plan.forecast_id, timelog_id=plan.timelog_id,
-                                  project=plan.project, origin=str(plan.origin), base=_dumps(plan.base or {}),
-                                  state=str(plan.state or PairState.CREATING), attempts=0)
-                    session.add(row)
-                if plan.state is not None:
-                    row.state = str(plan.state)
-                row.reason = plan.reason
-                if plan.base is not None:
-                    row.base = _dumps(plan.base)
-                if plan.fingerprint is not None:
-                    row.fingerprint = plan.fingerprint
-                row.updated_at = _now()
-                session.flush()
-                if plan.commands:
-                    for command in plan.commands:
-                        command["pair_id"] = row.id
-                    row.pending, row.attempts = _dumps(plan.commands), 0
-                pair_ids.append(row.id)
-            for item, in_plan in _items_with_pair_ids(items, planned, pair_ids):
-                session.add(_item_row(run_id, direction, "mapper", item, in_plan))
-            run = session.get_one(RunRow, run_id)
-            run.counts = _dumps(json.loads(run.counts) | dict(counts))
+        now = _now()
+        with self.engine.begin() as connection:
+            for chunk in batched(planned):
+                pair_ids += [plan.pair_id or 0 for plan in chunk] if dry_run else _write_planned(connection, chunk,
+                                                                                                 now)
+            for rows in batched(_item_values(run_id, direction, "mapper", item, pair_id, now)
+                                for item, pair_id in _items_with_pair_ids(items, pair_ids)):
+                connection.execute(insert(RunItemRow), rows)
+            recorded = connection.execute(select(RunRow.counts).where(RunRow.id == run_id)).scalar_one()
+            connection.execute(update(RunRow).where(RunRow.id == run_id)
+                               .values(counts=_dumps(json.loads(recorded) | dict(counts))))
         return pair_ids
 
     def note_replay(self, pair_id: int) -> None:
         """Count one more emission of a pair's pending commands (replays stop after MAX_REPLAY_ATTEMPTS)."""
-        with self._session() as session:
-            row = session.get_one(PairRow, pair_id)
-            row.attempts += 1
+        self.note_replays([pair_id])
+
+    def note_replays(self, pair_ids: Iterable[int]) -> None:
+        """``note_replay`` for many pairs, in one transaction."""
+        with self.engine.begin() as connection:
+            for chunk in batched(pair_ids):
+                connection.execute(update(PairRow).where(PairRow.id.in_(chunk))
+                                   .values(attempts=PairRow.attempts + 1))
 
     # -- pairs: the targets' outcomes ----------------------------------------------------------------------
 
@@ -522,9 +566,67 @@ class Ledger:
             ))
 
 
-def _items_with_pair_ids(items: list[RunItem], planned: list[PlannedPair],
-                         pair_ids: list[int]) -> Iterator[tuple[RunItem, int | None]]:
-    """Run items planned for a new pair carry a negative placeholder (-1 - index into ``planned``)."""
+def _write_planned(connection: Connection, chunk: list[PlannedPair], now: dt.datetime) -> list[int]:
+    """Insert the chunk's new pairs and update its existing ones (a few executemany); their ids, in order."""
+    new = [plan for plan in chunk if not plan.pair_id]
+    if new:
+        connection.execute(insert(PairRow), [
+            {"kind": str(plan.kind), "forecast_id": plan.forecast_id, "timelog_id": plan.timelog_id,
+             "project": plan.project, "origin": str(plan.origin), "base": _dumps(plan.base or {}),
+             "state": str(plan.state or PairState.CREATING), "reason": plan.reason, "fingerprint": plan.fingerprint,
+             "attempts": 0, "updated_at": now} for plan in new])
+    new_ids = _new_pair_ids(connection, new)
+    pair_ids = [plan.pair_id or new_ids[_natural_key(plan)] for plan in chunk]
+    # One executemany per set of columns changed (an UPDATE sets the same columns for every row).
+    updates: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for plan, pair_id in zip(chunk, pair_ids, strict=True):
+        values: dict[str, Any] = {}
+        if plan.pair_id:
+            values |= {"reason": plan.reason, "updated_at": now}
+            if plan.state is not None:
+                values["state"] = str(plan.state)
+            if plan.base is not None:
+                values["base"] = _dumps(plan.base)
+            if plan.fingerprint is not None:
+                values["fingerprint"] = plan.fingerprint
+        if plan.commands:
+            for command in plan.commands:
+                command["pair_id"] = pair_id
+            values |= {"pending": _dumps(plan.commands), "attempts": 0}
+        if values:
+            updates.setdefault(tuple(sorted(values)), []).append({"pair_key": pair_id, **values})
+    for rows in updates.values():
+        connection.execute(update(PairRow).where(PairRow.id == bindparam("pair_key")), rows)
+    return pair_ids
+
+
+def _natural_key(plan: PlannedPair) -> tuple[str, Side, str]:
+    """What makes a new pair unique: its kind and its native id on one side (uq_pairs_forecast/timelog)."""
+    if plan.forecast_id is not None:
+        return str(plan.kind), Side.FORECAST, plan.forecast_id
+    if plan.timelog_id is not None:
+        return str(plan.kind), Side.TIMELOG, plan.timelog_id
+    raise ValueError(f"a new {plan.kind} pair needs its Forecast or TimeLog id")
+
+
+def _new_pair_ids(connection: Connection, new: list[PlannedPair]) -> dict[tuple[str, Side, str], int]:
+    """The ids the database gave the pairs just inserted, read back by natural key.
+
+    Not INSERT ... RETURNING: SQLite cannot promise the order of RETURNING rows, so SQLAlchemy would insert one row
+    per statement to match ids to parameters.
+    """
+    wanted: dict[tuple[str, Side], list[str]] = {}
+    for kind, side, native_id in map(_natural_key, new):
+        wanted.setdefault((kind, side), []).append(native_id)
+    ids: dict[tuple[str, Side, str], int] = {}
+    for (kind, side), native_ids in wanted.items():
+        for pair_id, native_id in connection.execute(_PAIR_IDS_BY_ID[side], {"kind": kind, "ids": native_ids}):
+            ids[(kind, side, native_id)] = pair_id
+    return ids
+
+
+def _items_with_pair_ids(items: Iterable[RunItem], pair_ids: list[int]) -> Iterator[tuple[RunItem, int | None]]:
+    """Run items planned for a new pair carry a negative placeholder (-1 - index into the planned pairs)."""
     for item in items:
         if item.pair_id is not None and item.pair_id < 0:
             yield item, pair_ids[-1 - item.pair_id] or None
@@ -532,7 +634,8 @@ def _items_with_pair_ids(items: list[RunItem], planned: list[PlannedPair],
             yield item, item.pair_id
 
 
-def _item_row(run_id: int, direction: Direction, actor: str, item: RunItem, pair_id: int | None) -> RunItemRow:
-    return RunItemRow(run_id=run_id, pair_id=pair_id, direction=str(direction), actor=actor, kind=item.kind,
-                      source_id=item.source_id, action=item.action, outcome=item.outcome, message=item.message,
-                      created_at=_now())
+def _item_values(run_id: int, direction: Direction, actor: str, item: RunItem, pair_id: int | None,
+                 now: dt.datetime) -> dict[str, Any]:
+    return {"run_id": run_id, "pair_id": pair_id, "direction": str(direction), "actor": actor, "kind": item.kind,
+            "source_id": item.source_id, "action": item.action, "outcome": item.outcome, "message": item.message,
+            "created_at": now}

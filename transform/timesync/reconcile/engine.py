@@ -2,16 +2,32 @@
 
 from __future__ import annotations
 
+import bisect
+import gc
 import json
+import sys
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, overload
 
 from timesync.adapters import ADAPTERS, Adapter
 from timesync.ledger import Ledger, Pair, PairKind, PairState, PlannedPair, RunItem, RunStatus
+from timesync.ledger.store import batched
 from timesync.links import Links
-from timesync.model import Assignment, Deletion, Direction, Side, Task, TimeEntry, entry_from_snapshot, to_json_ready
+from timesync.model import (
+    Assignment,
+    Deletion,
+    Direction,
+    Person,
+    Project,
+    Side,
+    Task,
+    TimeEntry,
+    entry_from_snapshot,
+    to_json_ready,
+)
 from timesync.reconcile.commands import CommandKind
 from timesync.reconcile.landing import OutOfScope, TaskRef, land
 from timesync.reconcile.lease import fingerprint_matches
@@ -30,30 +46,181 @@ CLASSIFICATION: dict[Action, str] = {
     Action.TOMBSTONE: "deleted", Action.YIELD: "conflict_yielded",
 }
 PROJECT_TIME_EXTERNAL_KEY = "project-{project}"
+# Commands per planned time entry, by the rule's action (a stale create intent adds a delete: see entry_commands).
+ENTRY_COMMAND_COUNT: dict[Action, int] = {Action.CREATE: 1, Action.UPDATE: 1, Action.MOVE: 2}
+# Time entries classified per bulk pair lookup: their pairs are held only while their chunk is planned.
+ENTRIES_PER_LOOKUP = 1_000
 
 
 class FloodGuardError(RuntimeError):
     """The run would write more than max_changes_per_run; nothing was emitted."""
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class EntryWrite:
+    """What builds a planned time entry's commands again: kept instead of them (about 100 bytes, not 5 KB)."""
+
+    reconciler: Reconciler
+    entry: TimeEntry
+    image: TimeEntry  # the twin as it will read
+    task_ref: TaskRef | None
+    pair: Pair | None
+    action: Action
+    source_change: Change
+    stale_intent: dict[str, Any] | None  # an unconfirmed create's fingerprint that the source no longer matches
+
+    @property
+    def count(self) -> int:
+        """How many commands it builds."""
+        return 2 if self.stale_intent else ENTRY_COMMAND_COUNT.get(self.action, 0)
+
+    def commands(self) -> list[dict[str, Any]]:
+        """Its commands, unnumbered."""
+        return self.reconciler.entry_commands(self)
+
+    def fingerprint(self) -> str | None:
+        """What the pair stores to find the twin after a crash (creates and moves)."""
+        return json.dumps(self.image.snapshot(), sort_keys=True) if self.action in (Action.CREATE, Action.MOVE) \
+            else None
+
+
 @dataclass
 class Plan:
-    """What one direction of a run will do: pair writes with their commands, the audit, and counts."""
+    """What one direction of a run will do: pair writes with their commands, the audit, and counts.
+
+    Tasks and allocations hold their commands (``PlannedPair.commands``). Time entries hold an ``EntryWrite``
+    instead: their commands are built when the plan is recorded and again when emitted, so a 50k backfill never
+    holds 50k command dicts at once.
+    """
 
     planned: list[PlannedPair] = field(default_factory=list)
+    entry_writes: list[EntryWrite | None] = field(default_factory=list)  # one per planned pair write
     items: list[RunItem] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)
     replays: list[Pair] = field(default_factory=list)
+    existing_pair_ids: set[int] = field(default_factory=set)  # planned writes to pairs already in the ledger
 
-    @property
-    def commands(self) -> list[dict[str, Any]]:
-        """All new commands in apply order."""
-        return [command for plan in self.planned for command in plan.commands]
+    def add(self, planned: PlannedPair, entry_write: EntryWrite | None = None) -> int:
+        """Append a pair write (a time entry's with what builds its commands); returns its index."""
+        self.planned.append(planned)
+        self.entry_writes.append(entry_write)
+        if planned.pair_id is not None:
+            self.existing_pair_ids.add(planned.pair_id)
+        return len(self.planned) - 1
+
+    def command_count(self, index: int) -> int:
+        """How many commands the pair write at ``index`` emits (without building them)."""
+        entry_write = self.entry_writes[index]
+        return entry_write.count if entry_write else len(self.planned[index].commands)
+
+    def commands_of(self, index: int) -> list[dict[str, Any]]:
+        """The commands of the pair write at ``index``: held, or freshly built."""
+        entry_write = self.entry_writes[index]
+        return entry_write.commands() if entry_write else self.planned[index].commands
 
     @property
     def write_count(self) -> int:
         """Commands this run would emit, replays included (what the flood guard counts)."""
-        return len(self.commands) + sum(len(pair.pending) for pair in self.replays)
+        return sum(map(self.command_count, range(len(self.planned)))) + sum(len(p.pending) for p in self.replays)
+
+
+class Commands(Sequence[dict[str, Any]]):
+    """A recorded run's commands in apply order: the plan's (each pair's built when reached), then the replays.
+
+    Iterating builds one pair's commands at a time, so emitting a large run keeps memory flat. Indexing keeps what
+    it built: an edit to ``commands[i]`` shows when iterating again, as with a list.
+    """
+
+    def __init__(self, run_id: int, plan: Plan, pair_ids: list[int], replayed: list[dict[str, Any]]) -> None:
+        self._run_id, self._pair_ids, self._replayed = run_id, pair_ids, replayed
+        self._planned_count, self._build = len(plan.planned), plan.commands_of
+        self._starts = [0]  # position of each pair write's first command
+        for index in range(self._planned_count):
+            self._starts.append(self._starts[-1] + plan.command_count(index))
+        self._kept: dict[int, list[dict[str, Any]]] = {}  # pair-write index -> commands handed out by indexing
+
+    def _commands_of(self, index: int) -> list[dict[str, Any]]:
+        if index in self._kept:
+            return self._kept[index]
+        commands = self._build(index)
+        _number(commands, self._run_id, self._starts[index] + 1, self._pair_ids[index])
+        return commands
+
+    def __len__(self) -> int:
+        return self._starts[-1] + len(self._replayed)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for index in range(self._planned_count):
+            yield from self._commands_of(index)
+        yield from self._replayed
+
+    @overload
+    def __getitem__(self, position: int) -> dict[str, Any]: ...
+
+    @overload
+    def __getitem__(self, position: slice) -> list[dict[str, Any]]: ...
+
+    def __getitem__(self, position: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
+        if isinstance(position, slice):
+            return [self[i] for i in range(*position.indices(len(self)))]
+        if position < 0:
+            position += len(self)
+        if not 0 <= position < len(self):
+            raise IndexError("command index out of range")
+        if position >= self._starts[-1]:
+            return self._replayed[position - self._starts[-1]]
+        index = bisect.bisect_right(self._starts, position) - 1
+        self._kept[index] = self._commands_of(index)
+        return self._kept[index][position - self._starts[index]]
+
+
+@contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """Plan and record without the cyclic garbage collector (reference counting still frees everything).
+
+    A plan allocates tens of thousands of objects that all stay alive; each full collection would walk all of
+    them and the collected input again, about a sixth of the step's time on a 5k backfill.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _number(commands: list[dict[str, Any]], run_id: int, first_seq: int, pair_id: int | None = None) -> None:
+    """Give commands their place in the run (``r<run>-<seq>``) and, once recorded, their pair."""
+    for seq, command in enumerate(commands, start=first_seq):
+        command["run_id"], command["seq"], command["command_id"] = run_id, seq, f"r{run_id}-{seq}"
+        if pair_id is not None:
+            command["pair_id"] = pair_id
+
+
+class _PairIndex:
+    """Pairs by (kind, side, native id) for one plan, looked up in bulk: tasks, project-time tasks, allocations.
+
+    They are few (hundreds) and looked up again and again (every entry on a task asks for the task's twin).
+    """
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+        self._known: dict[tuple[PairKind, Side, str], Pair | None] = {}
+
+    def load(self, kind: PairKind, side: Side, native_ids: Iterable[str]) -> None:
+        """Look up every id not known yet, in bulk (an id without a pair is remembered as None)."""
+        missing = [i for i in dict.fromkeys(native_ids) if (kind, side, i) not in self._known]
+        if missing:
+            found = self.ledger.find_pairs(kind, side, missing)
+            self._known.update({(kind, side, native_id): found.get(native_id) for native_id in missing})
+
+    def get(self, kind: PairKind, side: Side, native_id: str) -> Pair | None:
+        """The pair holding ``native_id`` on ``side``, or None."""
+        key = (kind, side, native_id)
+        if key not in self._known:
+            self.load(kind, side, [native_id])
+        return self._known[key]
 
 
 class Reconciler:
@@ -69,8 +236,12 @@ class Reconciler:
         self.assignments: dict[str, Assignment] = {}
         self.deletions: dict[tuple[str, str], Deletion] = {}
         self.ignored: Counter[str] = Counter()
+        # The source side's projects and persons (id -> name), by kind: links.yml is checked against them.
+        self.directory: dict[str, dict[str, str]] = {}
         self._new_pairs: dict[tuple[PairKind, str], int] = {}  # (kind, source id) -> index in plan.planned
-        self._unconfirmed: list[dict[str, Any]] | None = None  # fingerprints of the other side's unconfirmed creates
+        self._pairs = _PairIndex(ledger)  # fresh for every plan
+        # Fingerprints of the other side's unconfirmed creates, by (person, date, minutes, note).
+        self._unconfirmed: dict[tuple[Any, ...], list[dict[str, Any]]] | None = None
         self.run_id: int | None = None
 
     # -- input -------------------------------------------------------------------------------------------
@@ -90,36 +261,46 @@ class Reconciler:
             elif isinstance(item, Assignment):
                 self.assignments[item.id] = item
             else:
+                if isinstance(item, Project | Person):
+                    self.directory.setdefault("project" if isinstance(item, Project) else "person", {})[
+                        item.id] = item.name
                 self.ignored[stream] += 1
 
     # -- the run ---------------------------------------------------------------------------------------
 
-    def run(self) -> list[dict[str, Any]]:
-        """Plan, apply the flood guard, record the plan (intents first) and return the commands to emit."""
+    def run(self) -> Sequence[dict[str, Any]]:
+        """Plan, apply the flood guard, record the plan (intents first) and return the commands to emit.
+
+        Everything that can refuse or fail (the flood guard, the ledger writes) is done before this returns; the
+        returned ``Commands`` only builds each command again, from memory, when it is reached.
+        """
+        with _cyclic_gc_paused():
+            return self._run()
+
+    def _run(self) -> Sequence[dict[str, Any]]:
         self.ledger.sync_links(self.links)
         self.run_id = self.ledger.begin_run(self.direction, dry_run=self.dry_run)
         plan = self.plan()
-        commands = self._number(plan)
         limit = self.links.options.max_changes_per_run
-        plan.counts["commands"] = plan.write_count
-        if plan.write_count > limit:
-            message = (f"flood guard: this run would write {plan.write_count} changes, more than "
+        write_count = plan.counts["commands"] = plan.write_count
+        if write_count > limit:
+            message = (f"flood guard: this run would write {write_count} changes, more than "
                        f"max_changes_per_run={limit} (options in {self.links.source}). Nothing was written; the "
                        f"plan is recorded as run {self.run_id}. Raise the option or check the links, then re-run.")
-            refused = [replace(item, outcome=f"refused:{item.outcome}") for item in plan.items]
+            refused = (replace(item, outcome=f"refused:{item.outcome}") for item in plan.items)
             self.ledger.record_plan(self.run_id, self.direction, plan.planned, refused, plan.counts, dry_run=True)
             self.ledger.finish_run(self.run_id, RunStatus.REFUSED, message=message)
             raise FloodGuardError(message)
-        self.ledger.record_plan(self.run_id, self.direction, plan.planned, plan.items, plan.counts,
-                                dry_run=self.dry_run)
         if self.dry_run:
+            self.ledger.record_plan(self.run_id, self.direction, plan.planned, plan.items, plan.counts, dry_run=True)
             self.ledger.finish_run(self.run_id, RunStatus.DRY_RUN)
             return []
-        for pair in plan.replays:
-            self.ledger.note_replay(pair.id)
-            commands.extend({**command, "lookup_first": True} for command in pair.pending)
+        pair_ids = self.ledger.record_plan(self.run_id, self.direction, self._with_commands(plan), plan.items,
+                                           plan.counts, dry_run=False)
+        replayed = [{**command, "lookup_first": True} for pair in plan.replays for command in pair.pending]
+        self.ledger.note_replays(pair.id for pair in plan.replays)
         self.ledger.finish_run(self.run_id, RunStatus.OK)
-        return commands
+        return Commands(self.run_id, plan, pair_ids, replayed)
 
     def resolve_conflict(self, pair: Pair, keep: Side) -> list[dict[str, Any]]:
         """Park no more: queue the kept side's value for the other side (replayed by the next run of this direction).
@@ -140,27 +321,37 @@ class Reconciler:
         base = {str(keep): {"resolved_by": "timesync conflicts resolve"}, str(keep.other): other}
         linked = replace(pair, state=PairState.LINKED, base=base)
         plan = Plan()
-        self._plan_entry(plan, entry, pair=linked)
-        commands = self._number(plan)
+        self._pairs = _PairIndex(self.ledger)
+        self._plan_entry(plan, entry, linked)
         for planned in plan.planned:
             planned.state, planned.base = PairState.LINKED, base
             planned.reason = f"conflict resolved: keep {keep}"
-        self.ledger.record_plan(self.run_id, self.direction, plan.planned, plan.items, plan.counts, dry_run=False)
+        pair_ids = self.ledger.record_plan(self.run_id, self.direction, self._with_commands(plan), plan.items,
+                                           plan.counts, dry_run=False)
         self.ledger.finish_run(self.run_id, RunStatus.OK, message=f"conflict {pair.id} resolved: keep {keep}")
-        return commands
+        return list(Commands(self.run_id, plan, pair_ids, []))
 
-    def _number(self, plan: Plan) -> list[dict[str, Any]]:
-        commands = plan.commands
-        for seq, command in enumerate(commands, start=1):
-            command["run_id"], command["seq"] = self.run_id, seq
-            command["command_id"] = f"r{self.run_id}-{seq}"
-        return commands
+    def _with_commands(self, plan: Plan) -> Iterator[PlannedPair]:
+        """Each planned pair with its numbered commands, for record_plan (time entries' built now, not kept)."""
+        assert self.run_id is not None
+        seq = 1
+        for index, (planned, entry_write) in enumerate(zip(plan.planned, plan.entry_writes, strict=True)):
+            commands = plan.commands_of(index)
+            _number(commands, self.run_id, seq)
+            seq += len(commands)
+            yield replace(planned, commands=commands, fingerprint=entry_write.fingerprint()) if entry_write \
+                else planned
 
     def plan(self) -> Plan:
-        """Classify everything collected, without writing to the ledger."""
+        """Classify everything collected, without writing to the ledger.
+
+        Pairs are looked up in bulk: the tasks' and allocations' once, the time entries' a chunk at a time.
+        """
         plan = Plan()
         self._new_pairs.clear()
         self._unconfirmed = None
+        self._pairs = _PairIndex(self.ledger)
+        self._load_task_pairs()
         if self.source is Side.FORECAST:
             for task in _parents_first(self.tasks):
                 self._plan_task(plan, task)
@@ -170,22 +361,44 @@ class Reconciler:
                 self._plan_task_deletion(plan, deletion)
         elif self.tasks:
             plan.counts["task.one_way_ignored"] += len(self.tasks)
-        moved = self._detect_moves(plan)
-        for deletion in (d for d in self.deletions.values() if d.kind == "time_entry" and d.id not in moved):
-            self._plan_entry_deletion(plan, deletion)
-        for entry in self.entries.values():
-            if entry.id not in moved.values():
-                self._plan_entry(plan, entry)
-        planned_ids = {p.pair_id for p in plan.planned if p.pair_id}
-        plan.replays = [pair for pair in self.ledger.pending_pairs(self.direction) if pair.id not in planned_ids]
+        entry_deletions = [d for d in self.deletions.values() if d.kind == "time_entry"]
+        deleted_pairs = self.ledger.find_pairs(PairKind.TIME_ENTRY, self.source,
+                                               [d.id for d in entry_deletions]) if entry_deletions else {}
+        moved = self._detect_moves(plan, entry_deletions, deleted_pairs)
+        for deletion in entry_deletions:
+            if deletion.id not in moved:
+                self._plan_entry_deletion(plan, deletion, deleted_pairs.get(deletion.id))
+        moved_to = set(moved.values())
+        for chunk in batched((e for e in self.entries.values() if e.id not in moved_to), ENTRIES_PER_LOOKUP):
+            pairs = self.ledger.find_pairs(PairKind.TIME_ENTRY, self.source, [entry.id for entry in chunk])
+            for entry in chunk:
+                self._plan_entry(plan, entry, pairs.get(entry.id))
+        plan.replays = [pair for pair in self.ledger.pending_pairs(self.direction)
+                        if pair.id not in plan.existing_pair_ids]
         for stream, count in self.ignored.items():
             plan.counts[f"read.{stream}"] += count
         return plan
 
     # -- lookups ---------------------------------------------------------------------------------------
 
+    def _load_task_pairs(self) -> None:
+        """Look up at once the pairs the rules ask for per record: tasks, project-time tasks, allocations."""
+        entry_tasks = {entry.task_id for entry in self.entries.values() if entry.task_id}
+        if self.source is Side.TIMELOG:
+            # Where TimeLog work lands in Forecast: its task's twin, or project time (landing._land_in_forecast).
+            self._pairs.load(PairKind.TASK, Side.TIMELOG, entry_tasks)
+            self._pairs.load(PairKind.PROJECT_TIME_TASK, Side.TIMELOG, entry_tasks)
+            return
+        tasks = entry_tasks | set(self.tasks) | {a.task_id for a in self.assignments.values()}
+        tasks |= {t.parent_id for t in self.tasks.values() if t.parent_id}
+        tasks |= {d.id for d in self.deletions.values() if d.kind == "task"}
+        self._pairs.load(PairKind.TASK, Side.FORECAST, tasks)
+        self._pairs.load(PairKind.PROJECT_TIME_TASK, Side.FORECAST,
+                         {e.project_id for e in self.entries.values() if e.task_id is None and e.project_id})
+        self._pairs.load(PairKind.ALLOCATION, Side.FORECAST, self.assignments)
+
     def _twin_of(self, kind: PairKind, side: Side, native_id: str) -> str | None:
-        pair = self.ledger.find_by_side(kind, side, native_id)
+        pair = self._pairs.get(kind, side, native_id)
         if pair is None or pair.state is PairState.DELETED:
             return None
         return pair.id_on(side.other)
@@ -193,22 +406,24 @@ class Reconciler:
     def _note(self, plan: Plan, kind: PairKind, source_id: str, decision: Decision, pair_id: int | None) -> None:
         label = CLASSIFICATION[decision.action]
         plan.counts[f"{kind}.{label}"] += 1
-        plan.items.append(RunItem(kind=str(kind), action=str(decision.action), outcome=label, source_id=source_id,
+        # Enum values, not str(enum): one shared string instead of two new ones per item.
+        plan.items.append(RunItem(kind=kind.value, action=decision.action.value, outcome=label, source_id=source_id,
                                   pair_id=pair_id, message=decision.reason))
 
     def _out_of_scope(self, plan: Plan, kind: PairKind, source_id: str, reason: OutOfScope | str,
                       what: str = "") -> None:
         """Count and record it; ``what`` names the unlinked person or project (for `timesync links check`)."""
         plan.counts[f"out_of_scope.{reason}"] += 1
-        plan.items.append(RunItem(kind=str(kind), action="none", outcome="out_of_scope", source_id=source_id,
-                                  message=f"{reason}: {what}" if what else str(reason)))
+        plan.items.append(RunItem(kind=kind.value, action="none", outcome="out_of_scope", source_id=source_id,
+                                  message=sys.intern(f"{reason}: {what}" if what else str(reason))))
 
-    def _add(self, plan: Plan, planned: PlannedPair, source_id: str) -> int:
+    def _add(self, plan: Plan, planned: PlannedPair, source_id: str,
+             entry_write: EntryWrite | None = None) -> int:
         """Add a pair write to the plan; returns the run-item pair id (a placeholder for a new pair)."""
-        plan.planned.append(planned)
-        index = len(plan.planned) - 1
+        index = plan.add(planned, entry_write)
         if planned.pair_id is None:
-            self._new_pairs[(planned.kind, source_id)] = index
+            if planned.kind is not PairKind.TIME_ENTRY:  # only tasks are asked for (a 50k backfill needs no index)
+                self._new_pairs[(planned.kind, source_id)] = index
             return -1 - index
         return planned.pair_id
 
@@ -240,7 +455,7 @@ class Reconciler:
         if link is None:
             self._out_of_scope(plan, PairKind.TASK, task.id, OutOfScope.UNLINKED_PROJECT)
             return
-        pair = self.ledger.find_pair(PairKind.TASK, forecast_id=task.id)
+        pair = self._pairs.get(PairKind.TASK, Side.FORECAST, task.id)
         snapshot = task.snapshot()
         if pair is None:
             decision = Decision(Action.CREATE, PairState.CREATING, "new Forecast task")
@@ -271,7 +486,7 @@ class Reconciler:
         self._note(plan, PairKind.TASK, task.id, decision, self._add(plan, planned, task.id))
 
     def _plan_task_deletion(self, plan: Plan, deletion: Deletion) -> None:
-        pair = self.ledger.find_pair(PairKind.TASK, forecast_id=deletion.id)
+        pair = self._pairs.get(PairKind.TASK, Side.FORECAST, deletion.id)
         if pair is None:
             plan.counts["task.deleted_unsynced"] += 1
             return
@@ -288,7 +503,7 @@ class Reconciler:
             reason = OutOfScope.UNLINKED_PROJECT if project is None else OutOfScope.UNLINKED_PERSON
             self._out_of_scope(plan, PairKind.ALLOCATION, assignment.id, reason)
             return
-        pair = self.ledger.find_pair(PairKind.ALLOCATION, forecast_id=assignment.id)
+        pair = self._pairs.get(PairKind.ALLOCATION, Side.FORECAST, assignment.id)
         if pair is not None and pair.state is not PairState.CREATING:
             self._note(plan, PairKind.ALLOCATION, assignment.id,
                        Decision(Action.NONE, pair.state, "already allocated"), pair.id)
@@ -310,11 +525,11 @@ class Reconciler:
 
     def _ensure_project_time_task(self, plan: Plan, forecast_project: str) -> None:
         """The one TimeLog task per linked project that holds Forecast time without a task (created once)."""
-        pair = self.ledger.find_pair(PairKind.PROJECT_TIME_TASK, forecast_id=forecast_project)
+        pair = self._pairs.get(PairKind.PROJECT_TIME_TASK, Side.FORECAST, forecast_project)
         if (pair is not None and pair.state is not PairState.CREATING) or \
                 (PairKind.PROJECT_TIME_TASK, forecast_project) in self._new_pairs:
             return
-        if pair is not None and any(p.pair_id == pair.id for p in plan.planned):
+        if pair is not None and pair.id in plan.existing_pair_ids:
             return
         link = self.links.project("forecast", forecast_project)
         assert link is not None
@@ -335,33 +550,34 @@ class Reconciler:
 
     # -- time entries ----------------------------------------------------------------------------------
 
-    def _detect_moves(self, plan: Plan) -> dict[str, str]:
-        """Forecast moves arrive as delete X + create Y; pair them (deleted id -> new id) to update, not replace."""
+    def _detect_moves(self, plan: Plan, deletions: list[Deletion], deleted_pairs: Mapping[str, Pair]) -> dict[str, str]:
+        """Forecast moves arrive as delete X + create Y; pair them (deleted id -> new id) to update, not replace.
+
+        ``deleted_pairs``: the pairs of the time-entry ``deletions``, by source id.
+        """
         if self.source is not Side.FORECAST:
             return {}
+        bases = {d.id: base for d in deletions if (pair := deleted_pairs.get(d.id)) and pair.state is PairState.LINKED
+                 and (base := pair.base_on(self.source)) is not None}
+        if not bases:
+            return {}
+        # Only an entry that looks like a deleted one can be its new half; only those need their pair looked up.
+        looks_moved = {_move_key(base) for base in bases.values()}
+        candidates = [e for e in self.entries.values() if _move_key(e.snapshot()) in looks_moved]
+        paired = self.ledger.find_pairs(PairKind.TIME_ENTRY, self.source, [e.id for e in candidates])
+        fresh = [e for e in candidates if e.id not in paired]
         moves: dict[str, str] = {}
-        fresh = [e for e in self.entries.values()
-                 if self.ledger.find_by_side(PairKind.TIME_ENTRY, self.source, e.id) is None]
-        for deletion in (d for d in self.deletions.values() if d.kind == "time_entry"):
-            pair = self.ledger.find_by_side(PairKind.TIME_ENTRY, self.source, deletion.id)
-            base = pair.base_on(self.source) if pair and pair.state is PairState.LINKED else None
-            if base is None:
-                continue
+        for deletion_id, base in bases.items():
             for entry in fresh:
-                snapshot = entry.snapshot()
-                same = all(snapshot[f] == base[f] for f in ("person", "date", "minutes", "note"))
-                if same and entry.id not in moves.values():
-                    moves[deletion.id] = entry.id
+                if _move_key(entry.snapshot()) == _move_key(base) and entry.id not in moves.values():
+                    moves[deletion_id] = entry.id
                     break
         for old_id, new_id in moves.items():
-            pair = self.ledger.find_by_side(PairKind.TIME_ENTRY, self.source, old_id)
-            assert pair is not None
-            self._plan_entry(plan, self.entries[new_id], pair=pair, moved_from=old_id)
+            self._plan_entry(plan, self.entries[new_id], deleted_pairs[old_id], moved_from=old_id)
         return moves
 
-    def _plan_entry(self, plan: Plan, entry: TimeEntry, *, pair: Pair | None = None,
-                    moved_from: str | None = None) -> None:
-        pair = pair or self.ledger.find_by_side(PairKind.TIME_ENTRY, self.source, entry.id)
+    def _plan_entry(self, plan: Plan, entry: TimeEntry, pair: Pair | None, *, moved_from: str | None = None) -> None:
+        """Classify one entry against its pair (None: the ledger has none)."""
         if pair is None and self._echo_of_unconfirmed_create(entry):
             self._note(plan, PairKind.TIME_ENTRY, entry.id,
                        Decision(Action.NONE, None, "echo of a create the sync made; its confirmation is pending"), None)
@@ -399,23 +615,51 @@ class Reconciler:
     def _echo_of_unconfirmed_create(self, entry: TimeEntry) -> bool:
         """True when ``entry`` is what an unconfirmed create of the other direction wrote (a crash cut it short)."""
         if self._unconfirmed is None:
-            creating = self.ledger.creating_pairs(PairKind.TIME_ENTRY)
-            # Creates that write to this direction's source side: the pair has no id there yet.
-            self._unconfirmed = [json.loads(pair.fingerprint) for pair in creating
-                                 if pair.id_on(self.source) is None and pair.fingerprint]
+            self._unconfirmed = {}
+            for pair in self.ledger.creating_pairs(PairKind.TIME_ENTRY):
+                # Creates that write to this direction's source side: the pair has no id there yet.
+                if pair.id_on(self.source) is None and pair.fingerprint:
+                    fingerprint = json.loads(pair.fingerprint)
+                    self._unconfirmed.setdefault(_move_key(fingerprint), []).append(fingerprint)
         snapshot = entry.snapshot()
-        return any(fingerprint_matches(fingerprint, snapshot) for fingerprint in self._unconfirmed)
+        return any(fingerprint_matches(fingerprint, snapshot)
+                   for fingerprint in self._unconfirmed.get(_move_key(snapshot), ()))
 
     def _task_will_exist(self, plan: Plan, ref: TaskRef) -> bool:
         if ref.pair_kind is PairKind.PROJECT_TIME_TASK:
             self._ensure_project_time_task(plan, ref.forecast_id)
             return True
-        pair = self.ledger.find_pair(PairKind.TASK, forecast_id=ref.forecast_id)
+        pair = self._pairs.get(PairKind.TASK, Side.FORECAST, ref.forecast_id)
         return (pair is not None and pair.state is not PairState.DELETED) or \
             (PairKind.TASK, ref.forecast_id) in self._new_pairs
 
     def _apply_entry_decision(self, plan: Plan, entry: TimeEntry, image: TimeEntry, task_ref: TaskRef | None,
                               pair: Pair | None, decision: Decision, source_change: Change) -> None:
+        # An unconfirmed create whose source changed since: its old twin may exist (see entry_commands).
+        intended = json.loads(pair.fingerprint) if decision.action is Action.CREATE and pair and pair.fingerprint \
+            else None
+        stale_intent = intended if intended and not fingerprint_matches(intended, image.snapshot()) else None
+        write = EntryWrite(self, entry, image, task_ref, pair, decision.action, source_change, stale_intent)
+        if not write.count and decision.state == (pair.state if pair else None) and decision.action is Action.NONE:
+            self._note(plan, PairKind.TIME_ENTRY, entry.id, decision, pair.id if pair else None)
+            return
+        # The fingerprint is filled in when recorded (EntryWrite.fingerprint), not held by the plan.
+        planned = PlannedPair(
+            PairKind.TIME_ENTRY, pair_id=pair.id if pair else None, origin=self.source,
+            forecast_id=entry.id if self.source is Side.FORECAST else None,
+            timelog_id=entry.id if self.source is Side.TIMELOG else None,
+            project=entry.project_id if self.source is Side.FORECAST else image.project_id,
+            state=None if write.count else decision.state, reason=decision.reason,
+        )
+        if pair is None:
+            planned.state = PairState.CREATING
+        self._note(plan, PairKind.TIME_ENTRY, entry.id, decision,
+                   self._add(plan, planned, entry.id, write if write.count else None))
+
+    def entry_commands(self, write: EntryWrite) -> list[dict[str, Any]]:
+        """The commands of one planned entry: as many as ENTRY_COMMAND_COUNT says, or 2 for a stale intent."""
+        entry, image, task_ref, pair = write.entry, write.image, write.task_ref, write.pair
+        action, source_change, stale_intent = write.action, write.source_change, write.stale_intent
         kinds = ENTRY_COMMANDS[self.target]
         twin_snapshot = image.snapshot()
         depends = ([_dep(task_ref.pair_kind, task_ref.forecast_id, "task_id", "task")]
@@ -425,28 +669,27 @@ class Reconciler:
         twin_id = pair.id_on(self.target) if pair else None
         base_twin = pair.base_on(self.target) if pair else None
         commands: list[dict[str, Any]] = []
-        intended = json.loads(pair.fingerprint) if pair and pair.fingerprint else None
-        if decision.action is Action.CREATE and intended and not fingerprint_matches(intended, twin_snapshot):
+        if stale_intent:
             # The source changed after an unconfirmed create: a twin made from the old intent may exist. Remove
             # it (found by the old fingerprint, only if untouched) and create the new one, as the halves of a move.
             commands.append(self._command(
-                kinds["delete"], Action.MOVE, PairKind.TIME_ENTRY, entry.id, native={}, expected_base=intended,
-                lookup_first=True, fingerprint=intended, **(common | {"source_change": Change.CHANGED})))
+                kinds["delete"], Action.MOVE, PairKind.TIME_ENTRY, entry.id, native={}, expected_base=stale_intent,
+                lookup_first=True, fingerprint=stale_intent, **(common | {"source_change": Change.CHANGED})))
             commands.append(self._command(
                 kinds["create"], Action.MOVE, PairKind.TIME_ENTRY, entry.id,
                 native=self.target_adapter.entry_payload(image, update=False), depends_on=depends,
                 lookup_first=True, fingerprint=twin_snapshot, **(common | {"source_change": Change.CHANGED})))
-        elif decision.action is Action.CREATE:
+        elif action is Action.CREATE:
             commands.append(self._command(
                 kinds["create"], Action.CREATE, PairKind.TIME_ENTRY, entry.id,
                 native=self.target_adapter.entry_payload(image, update=False), depends_on=depends,
                 lookup_first=pair is not None, fingerprint=twin_snapshot, **common))
-        elif decision.action is Action.UPDATE:
+        elif action is Action.UPDATE:
             commands.append(self._command(
                 kinds["update"], Action.UPDATE, PairKind.TIME_ENTRY, entry.id, twin_id=twin_id,
                 native=self.target_adapter.entry_payload(image, update=True), expected_base=base_twin,
                 depends_on=depends, **common))
-        elif decision.action is Action.MOVE:
+        elif action is Action.MOVE:
             commands.append(self._command(
                 kinds["delete"], Action.MOVE, PairKind.TIME_ENTRY, entry.id, twin_id=twin_id, native={},
                 expected_base=base_twin, **common))
@@ -454,25 +697,9 @@ class Reconciler:
                 kinds["create"], Action.MOVE, PairKind.TIME_ENTRY, entry.id,
                 native=self.target_adapter.entry_payload(image, update=False), depends_on=depends,
                 lookup_first=True, fingerprint=twin_snapshot, **common))
-        if not commands and decision.state == (pair.state if pair else None) and decision.action is Action.NONE:
-            self._note(plan, PairKind.TIME_ENTRY, entry.id, decision, pair.id if pair else None)
-            return
-        planned = PlannedPair(
-            PairKind.TIME_ENTRY, pair_id=pair.id if pair else None, origin=self.source,
-            forecast_id=entry.id if self.source is Side.FORECAST else None,
-            timelog_id=entry.id if self.source is Side.TIMELOG else None,
-            project=entry.project_id if self.source is Side.FORECAST else image.project_id,
-            state=None if commands else decision.state, reason=decision.reason,
-            fingerprint=(json.dumps(twin_snapshot, sort_keys=True)
-                         if decision.action in (Action.CREATE, Action.MOVE) else None),
-            commands=commands,
-        )
-        if pair is None:
-            planned.state = PairState.CREATING
-        self._note(plan, PairKind.TIME_ENTRY, entry.id, decision, self._add(plan, planned, entry.id))
+        return commands
 
-    def _plan_entry_deletion(self, plan: Plan, deletion: Deletion) -> None:
-        pair = self.ledger.find_by_side(PairKind.TIME_ENTRY, self.source, deletion.id)
+    def _plan_entry_deletion(self, plan: Plan, deletion: Deletion, pair: Pair | None) -> None:
         if pair is None:
             plan.counts["time_entry.deleted_unsynced"] += 1
             return
@@ -494,6 +721,11 @@ class Reconciler:
         planned = PlannedPair(PairKind.TIME_ENTRY, pair_id=pair.id, state=None if commands else decision.state,
                               reason=decision.reason, commands=commands)
         self._note(plan, PairKind.TIME_ENTRY, deletion.id, decision, self._add(plan, planned, deletion.id))
+
+
+def _move_key(snapshot: Mapping[str, Any]) -> tuple[Any, ...]:
+    """What a moved entry keeps (person, date, minutes, note): a snapshot's, a base's or a fingerprint's."""
+    return snapshot.get("person"), snapshot.get("date"), snapshot.get("minutes"), snapshot.get("note")
 
 
 def _dep(kind: PairKind, forecast_id: str, native_field: str, snapshot_field: str) -> dict[str, str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 from timesync.ledger.tables import PairKind
@@ -24,7 +25,7 @@ class OutOfScope(StrEnum):
     BEFORE_START_DATE = "before_start_date"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TaskRef:
     """A TimeLog task the target resolves from the ledger at write time (it may be created in the same run)."""
 
@@ -70,40 +71,49 @@ def land(entry: TimeEntry, links: Links, twin_of: TwinLookup, base: dict[str, An
     person = links.person(side, entry.person_id)
     assert project is not None, "scope_of checked the project link"
     assert person is not None, "scope_of checked the person link"
+    if entry.side is Side.FORECAST:
+        task_id, note, ref = _land_in_timelog(entry, twin_of, base)
+    else:
+        (task_id, note), ref = _land_in_forecast(entry, twin_of), None
     other = entry.side.other
     image = replace(entry, side=other, id="", project_id=getattr(project, str(other)),
-                    person_id=getattr(person, str(other)), locked=False, non_project=False, task_name=None,
-                    updated_at=None)
-    if entry.side is Side.FORECAST:
-        return _land_in_timelog(entry, image, twin_of, base)
-    return _land_in_forecast(entry, image, twin_of)
+                    person_id=getattr(person, str(other)), task_id=task_id, note=note, locked=False,
+                    non_project=False, task_name=None, updated_at=None)
+    return Landing(image, ref)
 
 
-def _land_in_timelog(entry: TimeEntry, image: TimeEntry, twin_of: TwinLookup,
-                     base: dict[str, Any] | None) -> Landing:
+def _land_in_timelog(entry: TimeEntry, twin_of: TwinLookup,
+                     base: dict[str, Any] | None) -> tuple[str | None, str, TaskRef | None]:
+    """The TimeLog task and note of a Forecast entry's twin, and the task to resolve at write time."""
     if entry.task_id is not None:
-        ref = TaskRef(PairKind.TASK, entry.task_id)
-        return Landing(replace(image, task_id=twin_of(PairKind.TASK, Side.FORECAST, entry.task_id)), ref)
+        return twin_of(PairKind.TASK, Side.FORECAST, entry.task_id), entry.note, _task_ref(PairKind.TASK, entry.task_id)
     base_f, base_t = (base or {}).get("forecast"), (base or {}).get("timelog")
     if base_f and base_t and base_f.get("task") is None and base_t.get("task") is not None:
         # Project time that came from (or went to) a TimeLog task: it stays on that task, prefix removed.
         prefix = _note_prefix(base_f["note"], base_t["note"])
         note = entry.note[len(prefix):] if prefix and entry.note.startswith(prefix) else entry.note
-        return Landing(replace(image, task_id=base_t["task"], note=note))
+        return base_t["task"], note, None
     assert entry.project_id is not None
-    ref = TaskRef(PairKind.PROJECT_TIME_TASK, entry.project_id)
-    return Landing(replace(image, task_id=twin_of(PairKind.PROJECT_TIME_TASK, Side.FORECAST, entry.project_id)), ref)
+    return (twin_of(PairKind.PROJECT_TIME_TASK, Side.FORECAST, entry.project_id), entry.note,
+            _task_ref(PairKind.PROJECT_TIME_TASK, entry.project_id))
 
 
-def _land_in_forecast(entry: TimeEntry, image: TimeEntry, twin_of: TwinLookup) -> Landing:
+def _land_in_forecast(entry: TimeEntry, twin_of: TwinLookup) -> tuple[str | None, str]:
+    """The Forecast task (None: project time) and note of a TimeLog entry's twin."""
     if entry.task_id is not None:
         forecast_task = twin_of(PairKind.TASK, Side.TIMELOG, entry.task_id)
         if forecast_task is not None:
-            return Landing(replace(image, task_id=forecast_task))
+            return forecast_task, entry.note
         if twin_of(PairKind.PROJECT_TIME_TASK, Side.TIMELOG, entry.task_id) is not None:
-            return Landing(replace(image, task_id=None))
+            return None, entry.note
     name = entry.task_name or f"TimeLog task {entry.task_id}"
-    return Landing(replace(image, task_id=None, note=NOTE_TASK_PREFIX.format(name=name) + entry.note))
+    return None, NOTE_TASK_PREFIX.format(name=name) + entry.note
+
+
+@lru_cache(maxsize=4096)
+def _task_ref(pair_kind: PairKind, forecast_id: str) -> TaskRef:
+    """One TaskRef per task: the plan keeps one with every entry it writes."""
+    return TaskRef(pair_kind, forecast_id)
 
 
 def _note_prefix(forecast_note: str, timelog_note: str) -> str:

@@ -18,12 +18,17 @@ def summarize(outcomes: Counter[str]) -> str:
     return ", ".join(f"{outcomes[name]} {name}" for name in ordered) or "nothing"
 
 
+def plan_summary(ledger: Ledger, run_id: int) -> str:
+    """The summary line of ``plan_lines`` alone, without loading the run's items (what a real run logs)."""
+    run = next((r for r in ledger.runs(limit=1000) if r.id == run_id), None)
+    header = f"run {run_id}" + (f" {run.direction} ({run.status})" if run else "")
+    return f"{header}: {summarize(Counter(ledger.item_outcomes(run_id, actor='mapper')))}"
+
+
 def plan_lines(ledger: Ledger, run_id: int) -> list[str]:
     """The plan the mapper recorded for a run: a summary line, then one line per item that is not unchanged."""
-    run = next((r for r in ledger.runs(limit=1000) if r.id == run_id), None)
     items = [item for item in ledger.run_items(run_id) if item.actor == "mapper"]
-    header = f"run {run_id}" + (f" {run.direction} ({run.status})" if run else "")
-    lines = [f"{header}: {summarize(Counter(item.outcome for item in items))}"]
+    lines = [plan_summary(ledger, run_id)]
     lines += [
         f"  {item.kind:<18} {item.source_id or '-':<38} {item.outcome:<13} {item.message or ''}"
         for item in items if item.outcome != "unchanged"
