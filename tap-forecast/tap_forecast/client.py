@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import email.utils
+import functools
+import logging
 import sys
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
@@ -10,12 +12,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
 import fastjsonschema
+import requests
 from singer_sdk import RESTStream
 from singer_sdk.authenticators import APIKeyAuthenticator
 from singer_sdk.exceptions import RetriableAPIError
 
 from tap_forecast import timestamps
-from tap_forecast.errors import endpoint_of, error_for, malformed
+from tap_forecast.errors import ONE_LINE_ERRORS, endpoint_of, error_for, malformed, unreachable
 from tap_forecast.pagination import ForecastPaginator, decode_json, decode_page
 
 if sys.version_info >= (3, 12):
@@ -26,7 +29,6 @@ else:
 if TYPE_CHECKING:
     from collections.abc import Callable, Generator, Iterable
 
-    import requests
     from backoff.types import Details
     from singer_sdk.helpers.types import Context
 
@@ -45,6 +47,10 @@ MAX_RETRY_AFTER_SECONDS = 300
 #: `updated_after` is strictly after (the docs do not say; we assume the worst), and has second precision.
 #: Stepping back one second re-reads the bookmark's own second, so an edit made later in that second is seen.
 BOUNDARY_STEP = timedelta(seconds=1)
+#: The SDK's own line for a stream that failed; for the tap's one-line errors it only repeats them.
+SDK_STREAM_FAILED = "An unhandled error occurred while syncing"
+#: State key kept next to the SDK's bookmark: where the stream's last complete read began (UTC).
+READ_STARTED_AT = "read_started_at"
 
 
 class ForecastStream(RESTStream[int]):
@@ -80,10 +86,33 @@ class ForecastStream(RESTStream[int]):
     # -- errors and retries -------------------------------------------------------------------------
 
     @override
+    def log(self, message: str, *args: Any, level: int = logging.INFO, **kwargs: Any) -> None:
+        """Log a message; the SDK's generic "stream failed" line is left out when the tap reports the error
+        itself, so a failure shows as one clear line."""
+        if message.startswith(SDK_STREAM_FAILED) and isinstance(sys.exc_info()[1], ONE_LINE_ERRORS):
+            return
+        super().log(message, *args, level=level, **kwargs)
+
+    @override
     def validate_response(self, response: requests.Response) -> None:
-        """Raise the error `errors.error_for` assigns to a non-2xx response."""
+        """Raise the error `errors.error_for` assigns to a non-2xx response; note the server's clock."""
+        self._server_lag = max(self._server_lag, server_lag(response))
         if (error := error_for(response)) is not None:
             raise error
+
+    @override
+    def request_decorator(self, func: Callable) -> Callable:
+        """The SDK's retries; a connection that still fails names Forecast and `base_url`, not just a socket."""
+        with_retries = super().request_decorator(func)
+
+        @functools.wraps(func)
+        def request(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return with_retries(*args, **kwargs)
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                raise unreachable(self.config["base_url"], exc, MAX_ATTEMPTS) from None
+
+        return request
 
     @override
     def backoff_max_tries(self) -> int:
@@ -143,10 +172,21 @@ class ForecastStream(RESTStream[int]):
         try:
             self.validate(record)
         except fastjsonschema.JsonSchemaValueException as error:
-            # "data.time_registered must be integer" -> "time_registered must be integer"
-            problem = error.message.replace("data.", "", 1).replace("data ", "the record ", 1)
-            raise malformed(self.endpoint(context), f"record {record.get('id', '?')}: {problem}") from None
+            problems = self.field_problems(record) or [_readable(error)]
+            raise malformed(self.endpoint(context), f"record {record.get('id', '?')}: {', '.join(problems)}") from None
         return record if self.in_scope(record) else None
+
+    def field_problems(self, record: dict) -> list[str]:
+        """Every field of `record` that breaks its schema, e.g. `time_registered must be integer` (the schema
+        check stops at the first; a user fixing one field wants to hear of the others)."""
+        problems = []
+        for name, spec in self.schema["properties"].items():
+            if name in record:
+                try:
+                    fastjsonschema.validate(spec, record[name])
+                except fastjsonschema.JsonSchemaValueException as error:
+                    problems.append(_readable(error, name))
+        return problems
 
     def transform(self, record: dict, context: Context | None) -> dict:
         """Turn an API record into the stream's record. Streams with derived or renamed fields override this."""
@@ -174,21 +214,42 @@ class ForecastStream(RESTStream[int]):
         )
 
     # -- incremental reads --------------------------------------------------------------------------
+    #
+    # The next read starts where the previous complete one began, minus `overlap_seconds`; not at the newest
+    # change seen, so a burst of writes is read once, not again on every run until something newer changes.
+    # The start is taken on the earlier of our clock and Forecast's (from its answers' `Date`), so a server
+    # clock running behind ours loses nothing.
+
+    #: How far Forecast's clock may be behind ours, at most, from this read's answers so far.
+    _server_lag = timedelta(0)
 
     def since(self, context: Context | None) -> datetime | None:
-        """Where this run reads from: the bookmark minus `lookback_minutes`, never before `start_date`.
+        """Where this run reads from, never before `start_date`; None on a first run without `start_date`.
 
-        None on a first run without `start_date`: read everything.
+        A state written before the tap kept the read's start falls back to the bookmark.
         """
         if not self.replication_key:
             return None
-        start = self.get_starting_timestamp(context)
-        if start is None:
+        started = self.get_context_state(context).get(READ_STARTED_AT)
+        anchor = timestamps.parse(started) if started else self.get_starting_timestamp(context)
+        if anchor is None:
             return None
-        since = start - timedelta(minutes=self.config["lookback_minutes"])
+        since = anchor - timedelta(seconds=self.config["overlap_seconds"])
         if start_date := self.config.get("start_date"):
             since = max(since, timestamps.parse(start_date))
         return since.astimezone(UTC)
+
+    @override
+    def get_records(self, context: Context | None) -> Iterable[dict]:
+        """The stream's records; an incremental stream then notes where this read began, for the next run."""
+        if not self.replication_key:
+            yield from super().get_records(context)
+            return
+        started, self._server_lag = datetime.now(UTC), timedelta(0)
+        yield from super().get_records(context)
+        # Saved only after the last record: a run that fails part-way leaves the next one where this one began.
+        began = started - self._server_lag
+        self.get_context_state(context)[READ_STARTED_AT] = began.strftime(timestamps.RFC3339_UTC_FORMAT)
 
     @override
     def get_replication_key_signpost(self, context: Context | None = None) -> str | None:
@@ -247,6 +308,28 @@ class ClientFilteredForecastStream(ForecastPagedStream):
         if processed is None or self.is_before(processed, self.since(context)):
             return None
         return processed
+
+
+def server_lag(response: requests.Response) -> timedelta:
+    """An upper bound of how far the server's clock is behind ours, from the answer's `Date` header (0 without one).
+
+    `Date` is truncated to the second and stamped before the answer arrived, so the bound errs on the safe side.
+    """
+    try:
+        stamped = email.utils.parsedate_to_datetime(response.headers["Date"])
+    except (KeyError, TypeError, ValueError):
+        return timedelta(0)
+    if stamped.tzinfo is None:
+        return timedelta(0)
+    return max(datetime.now(UTC) - stamped, timedelta(0))
+
+
+def _readable(error: fastjsonschema.JsonSchemaValueException, field: str | None = None) -> str:
+    """`data.time_registered must be integer` -> `time_registered must be integer` (`data` is the field checked)."""
+    message = error.message
+    if field is not None:
+        return message.replace("data", field, 1)
+    return message.replace("data.", "", 1).replace("data ", "the record ", 1)
 
 
 def _retry_after_seconds(exception: Exception | None) -> float | None:

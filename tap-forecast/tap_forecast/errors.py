@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import json
+import re
 from http import HTTPStatus
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+import requests
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
-
-if TYPE_CHECKING:
-    import requests
 
 #: How much of the server's own error message goes into ours.
 MAX_SERVER_MESSAGE_CHARS = 200
 #: Statuses that mean "try again later" besides 5xx. Forecast documents none; 429 is the convention.
 RETRIABLE_CLIENT_STATUSES = frozenset({HTTPStatus.TOO_MANY_REQUESTS, HTTPStatus.REQUEST_TIMEOUT})
 AUTH_STATUSES = frozenset({HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN})
+#: `<urllib3.connection.HTTPConnection object at 0x7f…>: ` in urllib3's messages: noise to the user.
+_OBJECT_REPR = re.compile(r"<[\w.]+ object at 0x[0-9a-f]+>:?\s*")
 
 
 class ForecastError(FatalAPIError):
@@ -33,6 +33,14 @@ class ForecastNotFoundError(ForecastError):
 
 class MalformedResponseError(ForecastError):
     """A 2xx response whose body is not what the endpoint documents."""
+
+
+class ForecastUnreachableError(ForecastError):
+    """No answer from `base_url` (connection refused, DNS, TLS, timeouts) after every retry."""
+
+
+#: Errors that end a run with one line on stderr instead of a traceback: each message names the fix.
+ONE_LINE_ERRORS = (ForecastError, RetriableAPIError, requests.RequestException)
 
 
 def endpoint_of(response: requests.Response) -> str:
@@ -76,6 +84,16 @@ def error_for(response: requests.Response) -> Exception | None:
     if status in RETRIABLE_CLIENT_STATUSES or status >= HTTPStatus.INTERNAL_SERVER_ERROR:
         return RetriableAPIError(f"Forecast is unavailable ({reason} on {endpoint}){suffix}", response)
     return ForecastError(f"Forecast refused the request ({reason} on {endpoint}){suffix}")
+
+
+def unreachable(base_url: str, error: Exception, attempts: int) -> ForecastUnreachableError:
+    """The error for a request that never got an answer: where we tried, what the setting is, and why."""
+    cause = getattr(error.args[0], "reason", None) if error.args else None  # urllib3's MaxRetryError.reason
+    reason = " ".join(_OBJECT_REPR.sub("", str(cause or error)).split())[:MAX_SERVER_MESSAGE_CHARS]
+    return ForecastUnreachableError(
+        f"cannot reach Forecast at {base_url} (base_url) after {attempts} attempts: {type(error).__name__}: "
+        f"{reason}. Check base_url and the network."
+    )
 
 
 def malformed(endpoint: str, problem: str) -> MalformedResponseError:

@@ -6,16 +6,12 @@ import re
 import sys
 from typing import TYPE_CHECKING, Any
 
-from singer_sdk import typing as th
-
 from tap_forecast import schemas
 from tap_forecast.client import (
     ClientFilteredForecastStream,
     ForecastStream,
     IncrementalForecastStream,
 )
-from tap_forecast.errors import endpoint_of, malformed
-from tap_forecast.pagination import decode_json
 
 if sys.version_info >= (3, 12):
     from typing import override
@@ -23,9 +19,6 @@ else:
     from typing_extensions import override
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
-
-    import requests
     from singer_sdk.helpers.types import Context
 
 
@@ -202,27 +195,6 @@ class DeletedTasksStream(ClientFilteredForecastStream):
         record = snake_case_keys(record)
         task = record.pop("task")
         return {**task, **record, "project_id": (record.get("project") or {}).get("id")}
-
-
-class CompanyStream(ForecastStream):
-    """The account (`/v1/company`). Not offered as a stream: it is the tap's one-request check of key and URL."""
-
-    name = "company"
-    path = "/v1/company"
-    schema = th.PropertiesList(th.Property("company_name", th.StringType)).to_dict()
-
-    @override
-    def parse_response(self, response: requests.Response) -> Iterable[dict]:
-        """The single company object."""
-        body = decode_json(response)
-        if not isinstance(body, dict):
-            raise malformed(endpoint_of(response), f"expected the company object, got {type(body).__name__}")
-        return [body]
-
-    def check_access(self) -> None:
-        """Raise the run-ending error if Forecast refuses the key or does not answer at `base_url`."""
-        for _ in self.request_records(context=None):
-            pass
 
 
 STREAM_TYPES: tuple[type[ForecastStream], ...] = (

@@ -5,13 +5,11 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-import requests
 from singer_sdk import Tap
 from singer_sdk import typing as th
-from singer_sdk.exceptions import RetriableAPIError
 
-from tap_forecast.errors import ForecastError
-from tap_forecast.streams import STREAM_TYPES, CompanyStream, ForecastStream
+from tap_forecast.errors import ONE_LINE_ERRORS
+from tap_forecast.streams import STREAM_TYPES, ForecastStream
 
 if sys.version_info >= (3, 12):
     from typing import override
@@ -22,9 +20,8 @@ DEFAULT_BASE_URL = "https://api.forecast.it"
 DEFAULT_PAGE_SIZE = 500
 #: Forecast documents no maximum page size; production clients use 1000 successfully.
 MAX_PAGE_SIZE = 1000
-DEFAULT_LOOKBACK_MINUTES = 30
-#: Errors that end a run with one line on stderr instead of a traceback.
-ONE_LINE_ERRORS = (ForecastError, RetriableAPIError, requests.RequestException)
+#: Each incremental read re-reads this much before where the previous one began (see client.py).
+DEFAULT_OVERLAP_SECONDS = 5
 
 
 class TapForecast(Tap):
@@ -49,7 +46,8 @@ class TapForecast(Tap):
             "start_date", th.DateTimeType,
             title="Start date",
             description="First run only: read tasks, time registrations and deletions changed at or after this "
-                        "UTC time. Without it the first run reads everything. Later runs start from the bookmark.",
+                        "UTC time. Without it the first run reads everything. Later runs start where the previous "
+                        "one began.",
         ),
         th.Property(
             "page_size", th.IntegerType(minimum=1, maximum=MAX_PAGE_SIZE), default=DEFAULT_PAGE_SIZE,
@@ -57,10 +55,11 @@ class TapForecast(Tap):
             description=f"Records per request on the paginated v4 endpoints (1 to {MAX_PAGE_SIZE}).",
         ),
         th.Property(
-            "lookback_minutes", th.IntegerType(minimum=0), default=DEFAULT_LOOKBACK_MINUTES,
-            title="Lookback minutes",
-            description="Overlap subtracted from the bookmark on each incremental run, so changes stamped late "
-                        "or committed out of order are still read. Records in the overlap are emitted again.",
+            "overlap_seconds", th.IntegerType(minimum=0), default=DEFAULT_OVERLAP_SECONDS,
+            title="Overlap seconds",
+            description="Each incremental run starts where the previous one began, on the earlier of this "
+                        "machine's and Forecast's clock, minus this many seconds, so a change committed a moment "
+                        "late is still read. Records in the overlap are emitted again.",
         ),
         th.Property(
             "project_ids", th.ArrayType(th.IntegerType),
@@ -75,12 +74,6 @@ class TapForecast(Tap):
     def discover_streams(self) -> list[ForecastStream]:
         """Every stream; Meltano's `select` picks which run."""
         return [stream_type(tap=self) for stream_type in STREAM_TYPES]
-
-    @override
-    def sync_all(self) -> None:
-        """Check the key and `base_url` with one small request first, so a wrong one fails before any output."""
-        CompanyStream(tap=self).check_access()
-        super().sync_all()
 
     @override
     @classmethod

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+import logging
 import sys
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from singer_sdk import Stream
 
 from tap_timelog import schemas
-from timesync.timelog import Service
+from timesync.timelog import Service, TimeLogError
 from timesync.timelog.client import ALL_IDS, ALL_STATUS
 from timesync.timelog.convert import parse_datetime, to_date, to_guid, to_site_local, to_utc_rfc3339
 from timesync.timelog.records import (
@@ -46,22 +49,52 @@ FUTURE_WORK_DAYS = 366
 CHANGE_LOG_PAGE_SIZE = 500
 #: GetWorkUnitsRawPaged: TimeLog documents no maximum; 500 is what production clients use.
 WORK_PAGE_SIZE = 500
-#: Changed registrations dated at most this many days apart are read with one date range.
-DATE_RANGE_GAP_DAYS = 7
+#: Changed registrations dated within one week are read with one date range (one call for a few days' rows);
+#: a range never spans more, so scattered edits do not pull in unrelated history.
+MAX_RANGE_DAYS = 7
 #: Change-log windows end this far past "now", so a server clock slightly ahead of ours loses nothing.
 CLOCK_SKEW_ALLOWANCE = dt.timedelta(days=1)
 DELETED_ACTION = "Deleted"
+#: The SDK's own line for a stream that failed; for a TimeLogError it only repeats the tap's one line.
+SDK_STREAM_FAILED = "An unhandled error occurred while syncing"
+#: Each read re-reads this much before where the previous one began (see `IncrementalTimeLogStream`).
+DEFAULT_OVERLAP_SECONDS = 5
+#: State keys tap-timelog keeps next to the SDK's bookmark: where the last complete read began (UTC) ...
+READ_STARTED_AT = "read_started_at"
+#: ... and how far into the change log of one window it got: `{"from": "YYYY-MM-DD", "resume": n, "seen": [...]}`.
+CHANGE_LOG_CURSOR = "change_log"
+#: The most change-log entries a cursor remembers as read inside the overlap (about 70 bytes of state each).
+MAX_SEEN_ENTRIES = 5000
 
 
-def date_ranges(days: Iterable[dt.date], gap_days: int = DATE_RANGE_GAP_DAYS) -> list[tuple[dt.date, dt.date]]:
-    """Merge dates into inclusive (first, last) ranges, joining dates at most `gap_days` apart."""
+def date_ranges(days: Iterable[dt.date], max_days: int = MAX_RANGE_DAYS) -> list[tuple[dt.date, dt.date]]:
+    """Merge dates into inclusive (first, last) ranges of at most `max_days` days each."""
     ranges: list[tuple[dt.date, dt.date]] = []
     for day in sorted(set(days)):
-        if ranges and (day - ranges[-1][1]).days <= gap_days:
+        if ranges and (day - ranges[-1][0]).days < max_days:
             ranges[-1] = (ranges[-1][0], day)
         else:
             ranges.append((day, day))
     return ranges
+
+
+@dataclass(frozen=True)
+class ChangeLogEntry:
+    """One line of the work change log (`WorkUnitFlat`), at its position in the day-filtered log."""
+
+    index: int
+    item: dict[str, Any]
+    action: str | None
+    guid: str
+    #: The registration's date; None for lines of registrations deleted since (TimeLog then fills only the GUID).
+    date: dt.date | None
+    #: When the change was logged (ActionDate); None where TimeLog leaves it empty.
+    logged_at: dt.datetime | None
+
+    @property
+    def key(self) -> str:
+        """What tells this entry from the others in a cursor's `seen` list."""
+        return f"{self.guid} {self.action} {self.logged_at.isoformat() if self.logged_at else ''}"
 
 
 class TimeLogStream(Stream):
@@ -77,16 +110,6 @@ class TimeLogStream(Stream):
         """The site's time zone (for TimeLog's offset-less timestamps)."""
         return self.client.site_tz
 
-    def bookmark(self, context: Context | None) -> dt.datetime | None:
-        """This stream's saved bookmark as an aware datetime, or None on a first run."""
-        value = self.get_context_state(context).get("replication_key_value")
-        return parse_datetime(value, dt.UTC) if value else None
-
-    @property
-    def lookback(self) -> dt.timedelta:
-        """The overlap re-read before every bookmark."""
-        return dt.timedelta(minutes=self.config.get("lookback_minutes", 30))
-
     @property
     def start_date(self) -> dt.datetime | None:
         """The start_date setting as an aware datetime."""
@@ -96,6 +119,139 @@ class TimeLogStream(Stream):
     def site_local(self, moment: dt.datetime) -> dt.datetime:
         """A moment in the site's naive local time, as TimeLog's DateTime parameters expect."""
         return to_site_local(moment, self.tz)
+
+    @override
+    def log(self, message: str, *args: Any, level: int = logging.INFO, **kwargs: Any) -> None:
+        """Log a message; the SDK's generic "stream failed" line is left out for a TimeLogError, which the tap
+        reports itself in one line."""
+        if message.startswith(SDK_STREAM_FAILED) and isinstance(sys.exc_info()[1], TimeLogError):
+            return
+        super().log(message, *args, level=level, **kwargs)
+
+
+class IncrementalTimeLogStream(TimeLogStream):
+    """A stream that reads only what changed since its previous complete read.
+
+    The next read starts where this one began, minus `overlap_seconds`, not at the newest change seen: a
+    burst of writes is read once, not again on every run until something newer changes. The start is taken
+    on the earlier of our clock and TimeLog's (from its answers' `Date`), so a server clock running behind
+    ours loses nothing.
+    """
+
+    replication_key = "modified_at"
+    is_sorted = False
+
+    @property
+    def overlap(self) -> dt.timedelta:
+        """Re-read before the previous read's start: changes committed late, or stamped a moment early."""
+        return dt.timedelta(seconds=self.config.get("overlap_seconds", DEFAULT_OVERLAP_SECONDS))
+
+    def since(self, context: Context | None) -> dt.datetime | None:
+        """Where this run reads from; None on a first run.
+
+        A state written before tap-timelog kept the read's start falls back to the bookmark.
+        """
+        state = self.get_context_state(context)
+        anchor = state.get(READ_STARTED_AT) or state.get("replication_key_value")
+        return parse_datetime(anchor, dt.UTC) - self.overlap if anchor else None
+
+    def read(self, context: Context | None, since: dt.datetime | None, started: dt.datetime) -> Iterator[dict]:
+        """The records changed since `since` (everything when None); `started` is when this read began."""
+        raise NotImplementedError
+
+    @override
+    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+        started = dt.datetime.now(dt.UTC)
+        yield from self.read(context, self.since(context), started)
+        # Saved only after the last record: a run that fails part-way leaves the next one where this one began.
+        self.get_context_state(context)[READ_STARTED_AT] = to_utc_rfc3339(self.began(started), dt.UTC)
+
+    def began(self, started: dt.datetime) -> dt.datetime:
+        """When a read begun at `started` (our clock) began on the earlier of our and TimeLog's clock."""
+        return started - self.client.server_lag
+
+    def next_since(self, started: dt.datetime) -> dt.datetime:
+        """What `since` will be on the next run, if this read (begun at `started`) completes."""
+        return self.began(started) - self.overlap
+
+
+class ChangeLogStream(IncrementalTimeLogStream):
+    """A stream fed by the Transactional work change log (GetWorkChangeLogPaged)."""
+
+    #: Which actions this stream asks the change log for.
+    includes: ClassVar[dict[str, bool]]
+
+    def cursor_past_everything(self, since: dt.datetime, started: dt.datetime) -> dict[str, Any] | None:
+        """For a read that does not use the change log: a cursor past every entry logged so far in the window
+        starting at `since` (None if TimeLog does not say how many). One call for the count, one for the last
+        page, whose entries inside the next run's overlap the cursor remembers."""
+        first_day = self.site_local(since).date()
+        count = self.client.count(
+            Service.PROJECT_MANAGEMENT, "GetWorkChangeLogPaged", startDate=self.site_local(since),
+            endDate=self.site_local(started + CLOCK_SKEW_ALLOWANCE), **self.includes,
+        )
+        if count is None:
+            return None
+        last_page = self._read_change_log(first_day, (count - 1) // CHANGE_LOG_PAGE_SIZE) if count else []
+        return self._cursor_after(first_day, last_page, started, resume=count)
+
+    def changes_since(
+        self, context: Context | None, since: dt.datetime, started: dt.datetime,
+    ) -> tuple[list[ChangeLogEntry], dict[str, Any]]:
+        """Change-log entries logged since `since` that an earlier run did not read, and the cursor to save.
+
+        The change log filters by whole days (a TimeLog limit) and lists entries oldest first. The cursor says
+        where the previous run's overlap began in the log of the same window (`resume`), and which entries from
+        there on it already read (`seen`): this read starts at that page, and keeps only the entries it did not.
+        A change committed late, stamped inside the overlap, is filed after `resume` and is not `seen`.
+        """
+        first_day = self.site_local(since).date()
+        cursor = self.get_context_state(context).get(CHANGE_LOG_CURSOR) or {}
+        same_window = cursor.get("from") == first_day.isoformat()
+        resume = cursor.get("resume", 0) if same_window else 0
+        seen = set(cursor.get("seen", ())) if same_window else set()
+        entries = self._read_change_log(first_day, resume // CHANGE_LOG_PAGE_SIZE)
+        fresh = [e for e in entries if e.index >= resume and e.key not in seen]
+        return fresh, self._cursor_after(first_day, entries, started, resume=resume)
+
+    def _read_change_log(self, first_day: dt.date, skip_pages: int) -> list[ChangeLogEntry]:
+        """The change log of the window from `first_day` on, from page `skip_pages + 1` to the end."""
+        positions = itertools.count(skip_pages * CHANGE_LOG_PAGE_SIZE)
+        return list(self.client.paged(
+            Service.PROJECT_MANAGEMENT, "GetWorkChangeLogPaged", page_size=CHANGE_LOG_PAGE_SIZE,
+            first_page=skip_pages + 1, startDate=dt.datetime.combine(first_day, dt.time()),
+            endDate=self.site_local(dt.datetime.now(dt.UTC) + CLOCK_SKEW_ALLOWANCE), **self.includes,
+            parse=lambda item: self._entry(next(positions), item),
+        ))
+
+    def _cursor_after(
+        self, first_day: dt.date, entries: list[ChangeLogEntry], started: dt.datetime, *, resume: int,
+    ) -> dict[str, Any]:
+        """The cursor once `entries` (the log's tail) are read: the next run resumes at the first one inside its
+        overlap and skips those seen here. Past `MAX_SEEN_ENTRIES` it re-reads them instead (state stays small)."""
+        next_since = self.next_since(started)
+        overlap_from = next((e.index for e in entries if e.logged_at is not None and e.logged_at >= next_since), None)
+        if overlap_from is None:
+            return {"from": first_day.isoformat(), "resume": max([resume, *(e.index + 1 for e in entries)])}
+        seen = [e.key for e in entries if e.index >= overlap_from]
+        return {"from": first_day.isoformat(), "resume": overlap_from,
+                "seen": seen if len(seen) <= MAX_SEEN_ENTRIES else []}
+
+    def _entry(self, index: int, item: dict[str, Any]) -> ChangeLogEntry:
+        return ChangeLogEntry(
+            index=index, item=item, action=item.get("Action"),
+            guid=to_guid(require("WorkUnitGuid")(item)["WorkUnitGuid"]),
+            date=dt.date.fromisoformat(day) if (day := to_date(item.get("Date"))) else None,
+            logged_at=parse_datetime(item.get("ActionDate"), self.tz),
+        )
+
+    def save_cursor(self, context: Context | None, cursor: dict[str, Any] | None) -> None:
+        """Keep the change-log cursor for the next run (called once every record is out)."""
+        state = self.get_context_state(context)
+        if cursor is None:
+            state.pop(CHANGE_LOG_CURSOR, None)
+        else:
+            state[CHANGE_LOG_CURSOR] = cursor
 
 
 class ReportingStream(TimeLogStream):
@@ -179,25 +335,20 @@ class DepartmentsStream(TimeLogStream):
         yield from self.client.fetch(Service.ORGANISATION, "GetDepartments", parse=department_record)
 
 
-class TasksStream(TimeLogStream):
+class TasksStream(IncrementalTimeLogStream):
     """Tasks: Reporting GetTasksRaw (all levels, LastModifiedAt) plus external keys from the Transactional
     change feed GetTasksModifiedInPeriodPaged over the same window. Incremental on `modified_at`."""
 
     name = "tasks"
     primary_keys = ("task_id",)
-    replication_key = "modified_at"
-    is_sorted = False
     schema = schemas.TASKS.to_dict()
 
     @override
-    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
-        bookmark = self.bookmark(context)
-        since = bookmark - self.lookback if bookmark else None
-        now = dt.datetime.now(dt.UTC)
+    def read(self, context: Context | None, since: dt.datetime | None, started: dt.datetime) -> Iterator[dict]:
         keys = dict(self.client.paged(
             Service.PROJECT_MANAGEMENT, "GetTasksModifiedInPeriodPaged", page_size=CHANGE_LOG_PAGE_SIZE,
             startDate=self.site_local(since) if since else dt.datetime.combine(EARLIEST_WORK_DATE, dt.time()),
-            endDate=self.site_local(now + CLOCK_SKEW_ALLOWANCE),
+            endDate=self.site_local(started + CLOCK_SKEW_ALLOWANCE),
             parse=lambda task: (int(task["TaskID"]), external_keys(task)),
         ))
         for record in self.client.tasks(parse=lambda item: task_record(item, self.tz, keys.get(int(item["ID"]), []))):
@@ -205,7 +356,7 @@ class TasksStream(TimeLogStream):
                 yield record
 
 
-class WorkStream(TimeLogStream):
+class WorkStream(ChangeLogStream):
     """Time registrations, incremental by modification time.
 
     Which registrations changed comes from the Transactional change log (GetWorkChangeLogPaged, 3 months
@@ -216,51 +367,37 @@ class WorkStream(TimeLogStream):
 
     name = "work"
     primary_keys = ("work_unit_guid",)
-    replication_key = "modified_at"
-    is_sorted = False
     schema = schemas.WORK.to_dict()
+    includes: ClassVar[dict[str, bool]] = {"includeCreates": True, "includeUpdates": True, "includeDeletes": False}
 
     @override
-    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
-        now = dt.datetime.now(dt.UTC)
-        last_day = now.date() + dt.timedelta(days=FUTURE_WORK_DAYS)
-        bookmark = self.bookmark(context)
-        if bookmark is None:
-            first_day = self.start_date.date() if self.start_date else EARLIEST_WORK_DATE
-            self.logger.info("work: first run, reading registrations dated %s to %s", first_day, last_day)
-            yield from self._read([(first_day, last_day)], lambda _record: True)
+    def read(self, context: Context | None, since: dt.datetime | None, started: dt.datetime) -> Iterator[dict]:
+        last_day = started.date() + dt.timedelta(days=FUTURE_WORK_DAYS)
+        if since is None or since < started - CHANGE_LOG_RETENTION:
+            # Read by registration date; first note how long today's change log is, so the next run skips it.
+            cursor = self.cursor_past_everything(self.next_since(started), started)
+            if since is None:
+                first_day = self.start_date.date() if self.start_date else EARLIEST_WORK_DATE
+                self.logger.info("work: first run, reading registrations dated %s to %s", first_day, last_day)
+                yield from self._read([(first_day, last_day)], lambda _record: True)
+            else:
+                first_day = (since - FALLBACK_WINDOW).date()
+                self.logger.warning(
+                    "work: the last read (%s) is older than TimeLog's 3-month change log; re-reading registrations "
+                    "dated %s to %s and emitting those modified since then. Edits to registrations dated earlier, "
+                    "and deletions before %s, cannot be seen.",
+                    since.isoformat(), first_day, last_day, (started - CHANGE_LOG_RETENTION).date(),
+                )
+                yield from self._read([(first_day, last_day)], lambda record: self._modified_since(record, since))
+            self.save_cursor(context, cursor)
             return
-        since = bookmark - self.lookback
-        if since < now - CHANGE_LOG_RETENTION:
-            first_day = (since - FALLBACK_WINDOW).date()
-            self.logger.warning(
-                "work: bookmark %s is older than TimeLog's 3-month change log; re-reading registrations dated "
-                "%s to %s and emitting those modified since %s. Edits to registrations dated earlier, and "
-                "deletions before %s, cannot be seen.",
-                bookmark.isoformat(), first_day, last_day, since.isoformat(), (now - CHANGE_LOG_RETENTION).date(),
-            )
-            yield from self._read([(first_day, last_day)], lambda record: self._modified_since(record, since))
-            return
-        changed = self._changed_since(since, now)
+        entries, cursor = self.changes_since(context, since, started)
+        # Lines of registrations deleted since carry no date: work_deletions reports those.
+        changed = {entry.guid: entry.date for entry in entries if entry.date is not None}
         self.logger.info("work: %d registrations changed since %s", len(changed), since.isoformat())
-        if changed:  # the change log filters by day: keep only what really changed since `since`
-            yield from self._read(date_ranges(changed.values()), lambda record: self._modified_since(record, since))
-
-    def _changed_since(self, since: dt.datetime, now: dt.datetime) -> dict[str, dt.date]:
-        """GUID -> registration date of every registration created or updated since `since`.
-
-        TimeLog's change log ignores the time of day, so this may include changes earlier that day.
-        """
-        changed: dict[str, dt.date] = {}
-        for guid, day in self.client.paged(
-            Service.PROJECT_MANAGEMENT, "GetWorkChangeLogPaged", page_size=CHANGE_LOG_PAGE_SIZE,
-            startDate=self.site_local(since), endDate=self.site_local(now + CLOCK_SKEW_ALLOWANCE),
-            includeCreates=True, includeUpdates=True, includeDeletes=False,
-            parse=lambda entry: (to_guid(require("WorkUnitGuid")(entry)["WorkUnitGuid"]), to_date(entry.get("Date"))),
-        ):
-            if day:  # entries of since-deleted registrations carry only the GUID
-                changed[guid] = dt.date.fromisoformat(day)
-        return changed
+        if changed:  # Reporting filters by registration date: keep only the registrations the change log named
+            yield from self._read(date_ranges(changed.values()), lambda record: record["work_unit_guid"] in changed)
+        self.save_cursor(context, cursor)
 
     @staticmethod
     def _modified_since(record: dict[str, Any], since: dt.datetime) -> bool:
@@ -283,37 +420,30 @@ class WorkStream(TimeLogStream):
                     yield record
 
 
-class WorkDeletionsStream(TimeLogStream):
+class WorkDeletionsStream(ChangeLogStream):
     """Deleted registrations, from the Transactional work change log (the only place deletions show)."""
 
     name = "work_deletions"
     primary_keys = ("work_unit_guid",)
     replication_key = "deleted_at"
-    is_sorted = False
     schema = schemas.WORK_DELETIONS.to_dict()
+    includes: ClassVar[dict[str, bool]] = {"includeCreates": False, "includeUpdates": False, "includeDeletes": True}
 
     @override
-    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
-        now = dt.datetime.now(dt.UTC)
-        oldest = now - CHANGE_LOG_RETENTION
-        bookmark = self.bookmark(context)
-        since = bookmark - self.lookback if bookmark else (self.start_date or oldest)
-        if since < oldest:
-            if bookmark:
-                self.logger.warning(
-                    "work_deletions: bookmark %s is older than TimeLog's 3-month change log; deletions before "
-                    "%s cannot be seen", bookmark.isoformat(), oldest.date(),
-                )
-            since = oldest
-        seen_at = to_utc_rfc3339(now, dt.UTC)
-        for action, record in self.client.paged(
-            Service.PROJECT_MANAGEMENT, "GetWorkChangeLogPaged", page_size=CHANGE_LOG_PAGE_SIZE,
-            startDate=self.site_local(since), endDate=self.site_local(now + CLOCK_SKEW_ALLOWANCE),
-            includeCreates=False, includeUpdates=False, includeDeletes=True,
-            parse=lambda entry: (entry.get("Action"), work_deletion_record(entry, self.tz, seen_at)),
-        ):
-            if action in (DELETED_ACTION, None):
-                yield record
+    def read(self, context: Context | None, since: dt.datetime | None, started: dt.datetime) -> Iterator[dict]:
+        oldest = started - CHANGE_LOG_RETENTION
+        if since is not None and since < oldest:
+            self.logger.warning(
+                "work_deletions: the last read (%s) is older than TimeLog's 3-month change log; deletions before "
+                "%s cannot be seen", since.isoformat(), oldest.date(),
+            )
+        since = max(since or self.start_date or oldest, oldest)
+        entries, cursor = self.changes_since(context, since, started)
+        seen_at = to_utc_rfc3339(started, dt.UTC)
+        for entry in entries:
+            if entry.action in (DELETED_ACTION, None):
+                yield work_deletion_record(entry.item, self.tz, seen_at)
+        self.save_cursor(context, cursor)
 
 
 STREAM_TYPES: tuple[type[TimeLogStream], ...] = (

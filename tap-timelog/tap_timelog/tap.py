@@ -8,7 +8,7 @@ from functools import cached_property
 from singer_sdk import Tap
 from singer_sdk import typing as th
 
-from tap_timelog.streams import STREAM_TYPES, TimeLogStream
+from tap_timelog.streams import DEFAULT_OVERLAP_SECONDS, STREAM_TYPES, TimeLogStream
 from timesync.settings import TIMELOG_CONNECTION_SETTINGS
 from timesync.timelog import TimeLogClient, TimeLogError, client_from_config
 
@@ -17,7 +17,6 @@ if sys.version_info >= (3, 12):
 else:
     from typing_extensions import override
 
-DEFAULT_LOOKBACK_MINUTES = 30
 DEFAULT_SITE_TIMEZONE = "UTC"
 
 
@@ -33,12 +32,13 @@ class TapTimeLog(Tap):
             "start_date", th.DateTimeType,
             description="First run only: `work` reads registrations dated on or after this day (default: "
                         "all), `work_deletions` deletions after this time (TimeLog keeps 3 months). Later "
-                        "runs start from the bookmark. Other streams are read whole.",
+                        "runs start where the previous one began. Other streams are read whole.",
         ),
         th.Property(
-            "lookback_minutes", th.IntegerType, default=DEFAULT_LOOKBACK_MINUTES,
-            description="Overlap subtracted from the bookmark on each incremental run (work, work_deletions, "
-                        "tasks); records in the overlap are emitted again.",
+            "overlap_seconds", th.IntegerType(minimum=0), default=DEFAULT_OVERLAP_SECONDS,
+            description="Each incremental run (work, work_deletions, tasks) starts where the previous one began, "
+                        "on the earlier of this machine's and TimeLog's clock, minus this many seconds, so a change "
+                        "committed a moment late is still read. Records in the overlap are emitted again.",
         ),
         th.Property(
             "site_timezone", th.StringType, default=DEFAULT_SITE_TIMEZONE,
@@ -63,8 +63,7 @@ class TapTimeLog(Tap):
         try:
             super().sync_all()
         except TimeLogError as exc:
-            self.logger.error("%s", exc)  # the message is the diagnosis; no traceback
-            raise SystemExit(f"tap-timelog: {exc}") from None
+            raise SystemExit(f"tap-timelog: {exc}") from None  # the message is the diagnosis; no traceback
         finally:
             if "timelog" in self.__dict__:
                 self.timelog.close()

@@ -85,7 +85,7 @@ def test_cli_401_is_one_clear_line_without_the_key(sandbox: SandboxProcess, conf
     assert len(errors) == 1, run.stderr
     assert "HTTP 401" in errors[0]
     assert "wrong or disabled" in errors[0]
-    assert '"type":"SCHEMA"' not in run.stdout, "the key is checked before any output"
+    assert '"type":"RECORD"' not in run.stdout, "the first request fails the run (no separate key check)"
 
 
 def test_cli_wrong_base_url_is_one_clear_line(sandbox: SandboxProcess, config: dict, tmp_path: Path) -> None:

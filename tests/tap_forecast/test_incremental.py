@@ -1,9 +1,10 @@
-"""Bookmarks: a second run emits what changed since the first, the overlap included, and nothing at the boundary
-second is lost. Also the deleted feeds, the derived `project_id` and the `project_ids` filter."""
+"""Incremental reads: a second run emits what changed since the first began, the overlap included, nothing at
+the boundary second is lost, and a burst written before the first read is not read again. Also the deleted
+feeds, the derived `project_id` and the `project_ids` filter."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
@@ -11,9 +12,10 @@ import requests
 from sandbox import credentials
 from sandbox.testing import SandboxProcess
 from tap_forecast import timestamps
-from tap_forecast.tap import DEFAULT_LOOKBACK_MINUTES
+from tap_forecast.client import READ_STARTED_AT
+from tap_forecast.tap import DEFAULT_OVERLAP_SECONDS
 
-from .conftest import run_tap
+from .conftest import SyncResult, run_tap
 
 INCREMENTAL = {"tasks", "time_registrations"}
 DELETED = {"deleted_tasks", "deleted_time_registrations"}
@@ -40,6 +42,12 @@ def _changed_since(records: list[dict], field: str, since: datetime) -> set[int]
     return {r["id"] for r in records if timestamps.parse(r[field]) >= since}
 
 
+def _next_since(result: SyncResult, stream: str, overlap_seconds: int = DEFAULT_OVERLAP_SECONDS) -> datetime:
+    """Where the run after `result` reads `stream` from: where `result` began, minus the overlap."""
+    began = timestamps.parse(result.state["bookmarks"][stream][READ_STARTED_AT])
+    return began - timedelta(seconds=overlap_seconds)
+
+
 def test_second_run_emits_only_changes_and_the_overlap(sandbox: SandboxProcess, config: dict) -> None:
     first = run_tap(config, streams=INCREMENTAL)
     start = sandbox.forecast.state()
@@ -54,8 +62,7 @@ def test_second_run_emits_only_changes_and_the_overlap(sandbox: SandboxProcess, 
 
     after = sandbox.forecast.state()
     for stream in INCREMENTAL:
-        since = timestamps.parse(first.bookmark(stream)) - timedelta(minutes=DEFAULT_LOOKBACK_MINUTES)
-        assert second.ids(stream) == _changed_since(after[stream], "updated_at", since), stream
+        assert second.ids(stream) == _changed_since(after[stream], "updated_at", _next_since(first, stream)), stream
         assert len(second.records[stream]) < len(first.records[stream]), f"{stream}: a full re-read, not a delta"
     assert registration["id"] in second.ids("time_registrations")
     assert task["id"] in second.ids("tasks")
@@ -64,20 +71,20 @@ def test_second_run_emits_only_changes_and_the_overlap(sandbox: SandboxProcess, 
     assert second.bookmark("time_registrations") == edited["updated_at"]
 
 
-@pytest.mark.parametrize("lookback_minutes", [0, DEFAULT_LOOKBACK_MINUTES])
-def test_an_edit_in_the_bookmark_second_is_not_missed(sandbox: SandboxProcess, config: dict,
-                                                       lookback_minutes: int) -> None:
-    """`updated_after` is strictly after and has whole seconds: a change stamped in the bookmark's own second
-    (after the first run read that second) must still reach the second run, even without any lookback."""
-    config = {**config, "lookback_minutes": lookback_minutes}
+@pytest.mark.parametrize("overlap_seconds", [0, DEFAULT_OVERLAP_SECONDS])
+def test_an_edit_in_the_second_the_last_read_began_is_not_missed(sandbox: SandboxProcess, config: dict,
+                                                                   overlap_seconds: int) -> None:
+    """`updated_after` is strictly after and has whole seconds: a change stamped in the second the first run
+    began (after it read that second) must still reach the second run, even without any overlap."""
+    config = {**config, "overlap_seconds": overlap_seconds}
     first = run_tap(config, streams={"time_registrations"})
-    bookmark = first.bookmark("time_registrations")
-    window_start = timestamps.parse(bookmark) - timedelta(minutes=lookback_minutes)
+    window_start = _next_since(first, "time_registrations", overlap_seconds)
 
     state = sandbox.forecast.state()
     ordered = sorted(state["time_registrations"], key=lambda r: r["updated_at"])
     same_second, edge, outside = ordered[0], ordered[1], ordered[2]
-    same_second |= {"updated_at": bookmark, "notes": "edited in the bookmark's second"}
+    began = first.state["bookmarks"]["time_registrations"][READ_STARTED_AT]
+    same_second |= {"updated_at": began, "notes": "edited in the second the first run began"}
     edge["updated_at"] = timestamps.to_utc(window_start.isoformat())
     outside["updated_at"] = timestamps.to_utc((window_start - timedelta(seconds=1)).isoformat())
     sandbox.forecast.reset(state)
@@ -88,6 +95,26 @@ def test_an_edit_in_the_bookmark_second_is_not_missed(sandbox: SandboxProcess, c
     assert same_second["id"] in emitted
     assert edge["id"] in emitted
     assert outside["id"] not in emitted
+
+
+def test_a_burst_written_before_the_last_read_is_not_read_again(sandbox: SandboxProcess, config: dict) -> None:
+    """The next read starts where the last one began, not at the newest change minus a long lookback: a burst
+    of writes just before a run is read by that run only, and a quiet run after it reads one empty page."""
+    state = sandbox.forecast.state()
+    burst = timestamps.to_utc((datetime.now(UTC) - timedelta(minutes=1)).isoformat())
+    for registration in state["time_registrations"]:
+        registration["updated_at"] = burst
+    sandbox.forecast.reset(state)
+    first = run_tap(config, streams={"time_registrations"})
+    assert first.ids("time_registrations") == {r["id"] for r in state["time_registrations"]}
+
+    sandbox.forecast.clear_stats()
+    second = run_tap(config, state=first.state, streams={"time_registrations"})
+    assert second.ids("time_registrations") == set()
+    requests_made = sandbox.forecast.stats()["requests"]
+    assert requests_made == {"GET /api/v4/time_registrations/updated_after/{ts}": 1}, requests_made
+    assert second.state["bookmarks"]["time_registrations"][READ_STARTED_AT] >= \
+        first.state["bookmarks"]["time_registrations"][READ_STARTED_AT]
 
 
 def test_start_date_limits_the_first_run(sandbox: SandboxProcess, config: dict) -> None:
@@ -113,8 +140,7 @@ def test_deleted_feeds_emit_deletions_with_utc_times_and_their_project(sandbox: 
 
     after = sandbox.forecast.state()
     for stream in DELETED:
-        since = timestamps.parse(first.bookmark(stream)) - timedelta(minutes=DEFAULT_LOOKBACK_MINUTES)
-        assert second.ids(stream) == _changed_since(after[stream], "deleted_at", since), stream
+        assert second.ids(stream) == _changed_since(after[stream], "deleted_at", _next_since(first, stream)), stream
     deleted = next(r for r in second.records["deleted_time_registrations"] if r["id"] == registration["id"])
     assert deleted["project_id"] == project
     assert deleted["minutes_registered"] == registration["time_registered"]

@@ -11,15 +11,17 @@ import requests
 from hypothesis import given
 from hypothesis import strategies as st
 from singer_sdk.exceptions import RetriableAPIError
+from urllib3.exceptions import MaxRetryError
 
 from tap_forecast import timestamps
-from tap_forecast.client import MAX_RETRY_AFTER_SECONDS, _retry_after_seconds
+from tap_forecast.client import MAX_RETRY_AFTER_SECONDS, _retry_after_seconds, server_lag
 from tap_forecast.errors import (
     ForecastAuthError,
     ForecastError,
     ForecastNotFoundError,
     MalformedResponseError,
     error_for,
+    unreachable,
 )
 from tap_forecast.pagination import decode_page
 from tap_forecast.streams import snake_case_keys
@@ -197,3 +199,42 @@ def test_project_id_is_project_else_task_project(project: int | None, task_proje
         assert emitted is None, "non-project time is outside any project_ids filter"
     else:
         assert emitted["project_id"] == expected
+
+
+def test_a_record_of_wrong_types_names_every_wrong_field() -> None:
+    """The schema check stops at the first bad field; the error lists them all, so the user sees the real one."""
+    stream = _stream("time_registrations")
+    with pytest.raises(MalformedResponseError) as caught:
+        stream.post_process({
+            "id": "100001", "person": 11, "project": 101, "task": None, "non_project_time": None,
+            "time_registered": "abc", "date": "2026-11-20", "notes": "", "approval_status": "NOT_SUBMITTED",
+            "updated_at": "2026-11-20T10:00:00Z",
+        })
+    message = str(caught.value)
+    assert "GET /api/v4/time_registrations" in message
+    assert "record 100001" in message
+    assert "id must be integer" in message
+    assert "time_registered must be integer" in message
+    assert "\n" not in message
+
+
+def test_an_unreachable_base_url_names_forecast_and_the_setting() -> None:
+    """Connection refused: the one line says where, which setting, and why, without urllib3's object reprs."""
+    cause = OSError("<urllib3.connection.HTTPConnection object at 0x7f3a2c>: Failed to establish a new "
+                    "connection: [Errno 111] Connection refused")
+    error = unreachable("http://127.0.0.1:9", requests.ConnectionError(MaxRetryError(None, "/api/v1/projects", cause)),
+                        6)
+    message = str(error)
+    assert message.startswith("cannot reach Forecast at http://127.0.0.1:9 (base_url) after 6 attempts: ")
+    assert "Connection refused" in message
+    assert "object at 0x" not in message
+
+
+@pytest.mark.parametrize(("server_clock", "lag"), [
+    (timedelta(minutes=-10), timedelta(minutes=10)), (timedelta(minutes=10), timedelta(0)), (None, timedelta(0)),
+])
+def test_the_server_lag_comes_from_the_date_header(server_clock: timedelta | None, lag: timedelta) -> None:
+    """A server clock behind ours moves the next read's start back by as much; one ahead changes nothing."""
+    date = format_datetime(datetime.now(UTC) + server_clock, usegmt=True) if server_clock else "not a date"
+    measured = server_lag(_response(200, [], headers={"Date": date}))
+    assert lag <= measured <= lag + timedelta(seconds=2)

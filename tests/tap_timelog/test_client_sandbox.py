@@ -80,6 +80,46 @@ def test_a_missing_field_is_malformed_not_a_null(timelog_sandbox: SandboxProcess
     assert "GetAllocationsRaw" in str(failed.value)
 
 
+def test_a_value_of_the_wrong_type_is_malformed_not_a_logged_null(
+    timelog_sandbox: SandboxProcess, config: dict, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """zeep logs text in an xs:int with a traceback and reads None; the client fails the call instead."""
+    timelog_sandbox.timelog.faults(malformed_rate=1.0, malformed_kinds=["wrong_types"], only_operations=[
+        "ProjectManagementService.GetWorkChangeLogPaged"])
+    today = dt.datetime.combine(dt.date.today(), dt.time())
+    with client_for(config, max_tries=FEW_TRIES) as client, pytest.raises(MalformedResponseError) as failed:
+        list(client.paged(Service.PROJECT_MANAGEMENT, "GetWorkChangeLogPaged", page_size=10,
+                          startDate=today - dt.timedelta(days=60), endDate=today, includeCreates=True,
+                          includeUpdates=True, includeDeletes=False))
+    message = str(failed.value)
+    assert "GetWorkChangeLogPaged" in message
+    assert "wrong type" in message
+    assert "not-a-number" in message
+    assert "Traceback" not in caplog.text
+    assert timelog_sandbox.timelog.stats()["requests"]["ProjectManagementService.GetWorkChangeLogPaged"] == FEW_TRIES
+
+
+def test_the_tasks_are_read_once_per_client(timelog_sandbox: SandboxProcess, config: dict) -> None:
+    """The tap's tasks stream and the work stream's task GUIDs share one GetTasksRaw call."""
+    with client_for(config) as client:
+        tasks = client.tasks()
+        guids = client.task_guids()
+    assert len(guids) == len(tasks) > 0
+    assert timelog_sandbox.timelog.stats()["requests"]["Reporting.GetTasksRaw"] == 1
+
+
+def test_count_reads_the_size_of_a_paged_operation_in_one_call(timelog_sandbox: SandboxProcess, config: dict) -> None:
+    """`count` asks for pages of one item and reads TotalPageCount: what a cursor past everything needs."""
+    today = dt.datetime.combine(dt.date.today(), dt.time())
+    window = {"startDate": today - dt.timedelta(days=80), "endDate": today + dt.timedelta(days=1),
+              "includeCreates": True, "includeUpdates": True, "includeDeletes": True}
+    with client_for(config) as client:
+        everything = list(client.paged(Service.PROJECT_MANAGEMENT, "GetWorkChangeLogPaged", page_size=500, **window))
+        timelog_sandbox.timelog.clear_stats()
+        assert client.count(Service.PROJECT_MANAGEMENT, "GetWorkChangeLogPaged", **window) == len(everything) > 0
+    assert timelog_sandbox.timelog.stats()["requests"]["ProjectManagementService.GetWorkChangeLogPaged"] == 1
+
+
 def test_server_errors_that_persist_fail_after_bounded_retries(timelog_sandbox: SandboxProcess, config: dict) -> None:
     """503 on every try: a transport error with the status, after exactly max_tries requests."""
     timelog_sandbox.timelog.faults(error_rate=1.0, statuses=[503],

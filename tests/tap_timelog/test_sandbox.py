@@ -11,6 +11,7 @@ import pytest
 
 from sandbox import credentials
 from sandbox.testing import SandboxProcess
+from sandbox.timelog.demo import DEMO_TODAY
 from timesync.timelog import Service, client_from_config
 
 from .conftest import SyncResult, run_tap
@@ -53,11 +54,10 @@ def test_a_second_run_emits_only_changed_work_including_an_edit_to_an_old_entry(
     timelog_sandbox: SandboxProcess, config: dict,
 ) -> None:
     """Work is incremental by modification time: a 2-month-old registration edited today is read again."""
-    first = run_tap({**config, "lookback_minutes": 0}, streams=WORK_STREAMS)
+    first = run_tap({**config, "overlap_seconds": 0}, streams=WORK_STREAMS)
     assert first.records["work"], "the demo data has work"
-    bookmark = first.bookmark("work")
     state = timelog_sandbox.timelog.state()
-    today = dt.datetime.now(dt.UTC).date()
+    today = DEMO_TODAY  # the demo's registrations are dated relative to it, not to the wall clock
     initials = {e["employee_id"]: e["initials"] for e in state["employees"]}
     old, recent = open_units(state, 60, today)[0], open_units(state, 3, today)[-1]
     deleted = open_units(state, 10, today)[0]
@@ -72,18 +72,44 @@ def test_a_second_run_emits_only_changed_work_including_an_edit_to_an_old_entry(
                                     work={"guid": [deleted["guid"]]})
         assert removed[0].ok, removed
 
-    second = run_tap({**config, "lookback_minutes": 0}, state=first.state, streams=WORK_STREAMS)
+    second = run_tap({**config, "overlap_seconds": 0}, state=first.state, streams=WORK_STREAMS)
 
-    at_bookmark = {r["work_unit_guid"] for r in first.records["work"] if r["modified_at"] >= bookmark}
     emitted = second.keys("work", "work_unit_guid")
-    assert {old["guid"], recent["guid"]} <= emitted
-    assert emitted <= {old["guid"], recent["guid"]} | at_bookmark
+    assert emitted == {old["guid"], recent["guid"]}, "only what changed after the first read"
     by_guid = {r["work_unit_guid"]: r for r in second.records["work"]}
     assert by_guid[old["guid"]]["note"] == "edited two months later"
     assert by_guid[old["guid"]]["minutes"] == old["minutes"]
     assert by_guid[old["guid"]]["date"] == old["start_at"][:10]
     assert deleted["guid"] in second.keys("work_deletions", "work_unit_guid")
     assert deleted["guid"] not in emitted
+
+
+def test_quiet_runs_read_one_change_log_page_and_no_work_rows(timelog_sandbox: SandboxProcess, config: dict) -> None:
+    """A burst written just before a run is read by that run only: later runs skip the change-log entries an
+    earlier run read (the log filters by whole days, and the overlap would take in the burst's tail)."""
+    state = timelog_sandbox.timelog.state()
+    initials = {e["employee_id"]: e["initials"] for e in state["employees"]}
+    burst = open_units(state, 5, DEMO_TODAY)[:40]
+    with client_from_config(config) as client:
+        assert all(r.ok for r in client.batch(Service.PROJECT_MANAGEMENT, "UpdateWork", source=0, work={
+            "WorkUnit": [work_unit_payload(u, initials[u["employee_id"]], "burst") for u in burst]}))
+    # The burst is inside the next run's overlap (it ends right before the first read): the cursor remembers
+    # those entries as read, so the next run does not read them again.
+    first = run_tap(config, streams=WORK_STREAMS)  # reads by date, and notes the change log's length and tail
+    assert first.state["bookmarks"]["work"]["change_log"]["seen"], "the burst is inside the overlap"
+    timelog_sandbox.timelog.clear_stats()
+    second = run_tap(config, state=first.state, streams=WORK_STREAMS)
+    assert second.records["work"] == []
+    calls = timelog_sandbox.timelog.stats()["requests"]
+    assert calls.get("ProjectManagementService.GetWorkChangeLogPaged") == 2, calls  # work, work_deletions
+    assert "Reporting.GetWorkUnitsRawPaged" not in calls, calls
+
+    edited = burst[0]
+    with client_from_config(config) as client:
+        assert client.batch(Service.PROJECT_MANAGEMENT, "UpdateWork", source=0, work={"WorkUnit": [
+            work_unit_payload(edited, initials[edited["employee_id"]], "edited after the burst")]})[0].ok
+    third = run_tap(config, state=second.state, streams=WORK_STREAMS)
+    assert third.keys("work", "work_unit_guid") == {edited["guid"]}
 
 
 def test_deletions_appear_in_work_deletions(timelog_sandbox: SandboxProcess, config: dict) -> None:
@@ -204,7 +230,7 @@ def test_a_task_created_with_an_external_key_is_emitted_with_it(timelog_sandbox:
     with client_from_config(config) as client:
         created = client.batch(Service.PROJECT_MANAGEMENT, "CreateTask", task=task, projectID=project_id)
     assert created[0].ok, created
-    second = run_tap({**config, "lookback_minutes": 0}, state=first.state, streams={"tasks"})
+    second = run_tap({**config, "overlap_seconds": 0}, state=first.state, streams={"tasks"})
     by_guid = {r["task_guid"]: r for r in second.records["tasks"]}
     assert by_guid[task["ID"]]["external_keys"] == [{"system_name": "Forecast", "external_id": "4711"}]
     assert by_guid[task["ID"]]["parent_task_id"] is None

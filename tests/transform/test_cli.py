@@ -143,7 +143,7 @@ def test_plan_runs_both_pipelines_dry_and_prints_the_plan(tmp_path: Path) -> Non
 
     def fake_meltano(argv: list[str], env: dict[str, str]) -> int:
         calls.append((argv, env))
-        direction = Direction.FORECAST_TO_TIMELOG if "tap-forecast" in argv else Direction.TIMELOG_TO_FORECAST
+        direction = Direction.FORECAST_TO_TIMELOG if "tap-forecast--sync" in argv else Direction.TIMELOG_TO_FORECAST
         system = world.forecast if direction is Direction.FORECAST_TO_TIMELOG else world.timelog
         reconciler = Reconciler(world.ledger, world.links, direction, dry_run=True)
         for stream, record in system.read(0):
@@ -153,8 +153,8 @@ def test_plan_runs_both_pipelines_dry_and_prints_the_plan(tmp_path: Path) -> Non
 
     result = _invoke(tmp_path, "plan", services=_services(fake_meltano), ledger=str(world.ledger.engine.url))
     assert result.exit_code == 0, result.output
-    assert [argv[1:4] for argv, _ in calls] == [["run", "--no-state-update", "tap-forecast"],
-                                                ["run", "--no-state-update", "tap-timelog"]]
+    assert [argv[1:4] for argv, _ in calls] == [["run", "--no-state-update", "tap-forecast--sync"],
+                                                ["run", "--no-state-update", "tap-timelog--sync"]]
     assert all(env == {MAPPER_DRY_RUN_ENV: "true"} for _, env in calls)
     # three tasks, the allocation of person 11 to task 301, and the registration; task 304 is unlinked
     assert "forecast_to_timelog (dry_run): 5 new, 1 out_of_scope" in result.output

@@ -33,7 +33,7 @@ CLI_ENV_PREFIX = "TIMESYNC_"
 RECENT_RUNS = 10
 RUN_ITEMS_SCANNED_FOR_LINKS = 20
 # `timesync plan`: the two pipelines of job `sync`, run with the mapper's dry_run on and no state saved.
-PLAN_PIPELINES = (("tap-forecast", "target-timelog"), ("tap-timelog", "target-forecast"))
+PLAN_PIPELINES = (("tap-forecast--sync", "target-timelog"), ("tap-timelog--sync", "target-forecast"))
 MAPPER_DRY_RUN_ENV = "TIMESYNC_RECONCILE_DRY_RUN"
 EXIT_USAGE = 2
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import email.utils
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -69,6 +72,8 @@ INFO_SEVERITY = "Message"
 NO_TOKEN_OPERATIONS = frozenset({"GetToken", "IsAlive"})
 REPORTING_ERRORS_ROOT = "Errors"
 REDACTED = "***"
+#: What a `Reader` raises for an answer it cannot make sense of: the answer is malformed.
+UNREADABLE_ERRORS = (ValueError, TypeError, KeyError, AttributeError, IndexError)
 #: OrganisationService.GetEmployeesPaged allows at most 100 per page.
 EMPLOYEES_PAGE_SIZE = 100
 #: Reporting status filters: -1 is "all" for employees, tasks and customers, but -2 for projects.
@@ -178,21 +183,75 @@ class _HTTPStatusError(Exception):
         super().__init__(f"HTTP {status_code}")
 
 
+class _WrongValueTypes(logging.Filter):
+    """zeep logs a value it cannot convert (text in an xs:int) with a traceback and goes on with None.
+
+    Installed on zeep's logger, this swallows that log record and notes the problem for the running call,
+    so `TimeLogClient` can fail the call as malformed instead of reading None (one list per thread).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._local = threading.local()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        problems: list[str] | None = getattr(self._local, "problems", None)
+        if problems is None or not record.exc_info:
+            return True
+        _, error, traceback = record.exc_info
+        element = traceback.tb_frame.f_locals.get("xmlelement") if traceback is not None else None
+        name = etree.QName(element).localname if isinstance(element, etree._Element) else "a value"
+        problems.append(f"{name}: {error}")
+        return False
+
+    @contextmanager
+    def collecting(self) -> Iterator[list[str]]:
+        """The problems zeep logs while the block runs."""
+        self._local.problems = problems = []
+        try:
+            yield problems
+        finally:
+            self._local.problems = None
+
+
+_wrong_value_types = _WrongValueTypes()
+logging.getLogger("zeep.xsd.types.simple").addFilter(_wrong_value_types)
+
+
 class SafeTransport(Transport):
-    """A zeep Transport that never logs a message body (GetToken echoes the password) and classifies statuses."""
+    """A zeep Transport that never logs a message body (GetToken echoes the password) and classifies statuses.
+
+    It also notes how far the server's clock is behind ours (`server_lag`), from each answer's `Date` header.
+    """
 
     def __init__(self, *, session: requests.Session, cache: SqliteCache | None, timeout: tuple[float, float]) -> None:
         super().__init__(cache=cache, timeout=WSDL_LOAD_TIMEOUT_SECONDS, operation_timeout=timeout, session=session)
         self.logger = logger
+        self.server_lag = dt.timedelta(0)
 
     def post(self, address: str, message: bytes | str, headers: dict[str, str]) -> requests.Response:
         """POST without logging the body; 429/5xx without a SOAP Fault and 401/403 become `_HTTPStatusError`."""
         response = self.session.post(address, data=message, headers=headers, timeout=self.operation_timeout)
         logger.debug("POST %s -> HTTP %d, %d bytes", address, response.status_code, len(response.content))
+        self.server_lag = max(self.server_lag, server_lag(response))
         status = response.status_code
         if status in LOGIN_STATUSES or (status in RETRY_STATUSES and b"Fault" not in response.content[:4096]):
             raise _HTTPStatusError(status, response.headers.get("Retry-After"))
         return response
+
+
+def server_lag(response: requests.Response) -> dt.timedelta:
+    """An upper bound of how far the server's clock is behind ours, from the answer's `Date` header (0 without one).
+
+    `Date` is truncated to the second and stamped before the answer arrived, so the bound errs on the safe side.
+    """
+    try:
+        stamped = email.utils.parsedate_to_datetime(response.headers["Date"])
+    except (KeyError, TypeError, ValueError):
+        return dt.timedelta(0)
+    if stamped.tzinfo is None:
+        return dt.timedelta(0)
+    return max(dt.datetime.now(dt.UTC) - stamped, dt.timedelta(0))
 
 
 class TimeLogClient:
@@ -225,7 +284,7 @@ class TimeLogClient:
         self._proxies: dict[Service, ServiceProxy] = {}
         self._token: dict[str, Any] | None = None
         self._token_refresh_at: dt.datetime | None = None
-        self._task_guids: dict[int, str] | None = None
+        self._task_items: list[dict[str, Any]] | None = None
         # One attempt = send + read the answer; both transport failures and unreadable answers are retried.
         self._attempt = backoff.on_exception(
             backoff.expo,
@@ -234,6 +293,7 @@ class TimeLogClient:
             factor=BACKOFF_FACTOR_SECONDS,
             max_value=BACKOFF_MAX_SECONDS,
             on_backoff=self._log_retry,
+            logger=None,  # `_log_retry` says it once, without the secrets; the final error is the caller's to report
         )(self._attempt_once)
 
     # -- construction ----------------------------------------------------------------------------------------
@@ -283,7 +343,7 @@ class TimeLogClient:
 
         return backoff.on_exception(
             backoff.expo, (RetriableTransportError, MalformedResponseError), max_tries=self.settings.max_tries,
-            factor=BACKOFF_FACTOR_SECONDS, max_value=BACKOFF_MAX_SECONDS, on_backoff=self._log_retry,
+            factor=BACKOFF_FACTOR_SECONDS, max_value=BACKOFF_MAX_SECONDS, on_backoff=self._log_retry, logger=None,
         )(attempt)()
 
     def _proxy(self, service: Service) -> ServiceProxy:
@@ -344,7 +404,7 @@ class TimeLogClient:
         answer = self._send_once(service, operation, params)
         try:
             return read(answer)
-        except (ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
+        except UNREADABLE_ERRORS as exc:
             raise MalformedResponseError(operation, f"{type(exc).__name__}: {self.redact(str(exc))}") from None
 
     def _send_once(self, service: Service, operation: str, params: dict[str, Any]) -> Any:
@@ -354,7 +414,8 @@ class TimeLogClient:
         except AttributeError:
             raise TimeLogConfigError(f"TimeLog {service.name} has no operation {operation!r}") from None
         try:
-            return method(**params)
+            with _wrong_value_types.collecting() as wrong_values:
+                answer = method(**params)
         except (requests.ConnectionError, requests.Timeout) as exc:
             raise RetriableTransportError(operation, type(exc).__name__) from None
         except _HTTPStatusError as exc:
@@ -376,6 +437,10 @@ class TimeLogClient:
             raise MalformedResponseError(operation, type(exc).__name__) from None
         except (ValueError, TypeError, AttributeError) as exc:
             raise MalformedResponseError(operation, f"{type(exc).__name__} while reading the answer") from None
+        if wrong_values:
+            detail = f"a value of the wrong type: {'; '.join(wrong_values)}"
+            raise MalformedResponseError(operation, self.redact(detail))
+        return answer
 
     def _log_retry(self, details: dict[str, Any]) -> None:
         logger.warning(
@@ -451,13 +516,15 @@ class TimeLogClient:
         ]
 
     def paged(
-        self, service: Service, operation: str, /, *, page_size: int, parse: Reader[T] = dict, **params: Any
+        self, service: Service, operation: str, /, *, page_size: int, parse: Reader[T] = dict, first_page: int = 1,
+        **params: Any,
     ) -> Iterator[T]:
         """Every item of a Transactional `*Paged` operation, `parse`d, one page in memory at a time.
 
-        Pages count from 1. Paging stops at `TotalPageCount`, or at a short page, so no empty page is fetched.
+        Pages count from 1; `first_page` skips the pages before it. Paging stops at `TotalPageCount`, or at a
+        short page, so no empty page is fetched.
         """
-        page = 1
+        page = first_page
         while True:
             def read(response: Any) -> tuple[list[T], int | None]:
                 total = response.TotalPageCount if getattr(response, "IsReturnPaged", False) else None
@@ -468,6 +535,21 @@ class TimeLogClient:
             if len(items) < page_size or (total and page >= total):
                 return
             page += 1
+
+    def count(self, service: Service, operation: str, /, **params: Any) -> int | None:
+        """How many items a Transactional `*Paged` operation holds, in one call (pages of one item); None if the
+        answer does not say (no `IsReturnPaged`)."""
+        def read(response: Any) -> int | None:
+            if not getattr(response, "IsReturnPaged", False) or response.TotalPageCount is None:
+                return None
+            return int(response.TotalPageCount) if self.items(response) else 0
+
+        return self._call(service, operation, {**params, "page": 1, "pageSize": 1}, read)
+
+    @property
+    def server_lag(self) -> dt.timedelta:
+        """How far the TimeLog server's clock may be behind ours, at most (from the answers so far)."""
+        return self._transport.server_lag
 
     # -- token -----------------------------------------------------------------------------------------------
 
@@ -596,15 +678,24 @@ class TimeLogClient:
         )
 
     def tasks(self, parse: Reader[T] = dict) -> list[T]:
-        """Every task (all levels, every status) from Reporting GetTasksRaw, each `parse`d."""
-        return self.reporting("GetTasksRaw", taskID=ALL_IDS, projectID=ALL_IDS, status=ALL_STATUS, taskTypeID=ALL_IDS,
-                              parse=parse)
+        """Every task (all levels, every status) from Reporting GetTasksRaw, each `parse`d.
+
+        Read once per client: the tap's `tasks` stream and `task_guids` share one call (tasks this client
+        creates later are not in it).
+        """
+        if self._task_items is not None:
+            try:
+                return [parse(item) for item in self._task_items]
+            except UNREADABLE_ERRORS as exc:
+                raise MalformedResponseError("GetTasksRaw", f"{type(exc).__name__}: {self.redact(str(exc))}") from None
+        pairs = self.reporting("GetTasksRaw", taskID=ALL_IDS, projectID=ALL_IDS, status=ALL_STATUS, taskTypeID=ALL_IDS,
+                               parse=lambda item: (item, parse(item)))
+        self._task_items = [item for item, _ in pairs]
+        return [parsed for _, parsed in pairs]
 
     def task_guids(self) -> dict[int, str | None]:
-        """TaskID -> task GUID, read once per client (the Reporting work rows carry only TaskID)."""
-        if self._task_guids is None:
-            self._task_guids = dict(self.tasks(parse=lambda item: (int(item["ID"]), convert.to_guid(item["GUID"]))))
-        return self._task_guids
+        """TaskID -> task GUID (the Reporting work rows carry only TaskID)."""
+        return dict(self.tasks(parse=lambda item: (int(item["ID"]), convert.to_guid(item["GUID"]))))
 
     def close(self) -> None:
         """Close the HTTP session."""
