@@ -82,7 +82,9 @@ def test_open_migrates_once_and_reopens(ledger_url: str) -> None:
     revision = first.schema_revision()
     first.close()
     again = Ledger.open(ledger_url)
-    assert again.schema_revision() == revision == "0001"
+    from timesync.ledger.store import SCHEMA_HEAD_REVISION
+
+    assert again.schema_revision() == revision == SCHEMA_HEAD_REVISION
     again.close()
 
 

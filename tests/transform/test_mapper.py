@@ -111,12 +111,15 @@ def test_dry_run_emits_nothing_and_records_the_plan(tmp_path: Path, capsys: pyte
     ledger.close()
 
 
-def test_the_flood_guard_refuses_before_emitting(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_flood_guard_refuses_before_emitting(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                 caplog: pytest.LogCaptureFixture) -> None:
     """Over max_changes_per_run: non-zero exit naming the option, nothing emitted, the plan recorded."""
     with pytest.raises(SystemExit) as caught:
         _run(tmp_path, FORECAST_INPUT, capsys, limit=2)
-    assert "max_changes_per_run=2" in str(caught.value)
-    assert "would write 3 changes" in str(caught.value)
+    assert caught.value.code == 1
+    (error,) = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert "max_changes_per_run=2" in error
+    assert "would write 3 changes" in error
     assert capsys.readouterr().out == ""
     ledger = Ledger.open(f"sqlite:///{tmp_path / 'ledger.db'}")
     (run,) = ledger.runs()

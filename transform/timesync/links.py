@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -120,11 +122,44 @@ class Links:
 
     def project(self, side: str, project_id: str | None) -> ProjectLink | None:
         """The project link for a project id of one side, or None when unlinked."""
-        return next((link for link in self.projects if getattr(link, side) == project_id), None)
+        return self._projects_by_id.get((side, project_id))
 
     def person(self, side: str, person_id: str | None) -> PersonLink | None:
         """The person link for a person id of one side, or None when unlinked."""
-        return next((link for link in self.persons if getattr(link, side) == person_id), None)
+        return self._persons_by_id.get((side, person_id))
+
+    # By (side, id), the first link of an id first: the reconcile step asks for every record's project and person.
+    @cached_property
+    def _projects_by_id(self) -> dict[tuple[str, str | None], ProjectLink]:
+        return {(side, getattr(link, side)): link for link in reversed(self.projects) for side in _SIDES}
+
+    @cached_property
+    def _persons_by_id(self) -> dict[tuple[str, str | None], PersonLink]:
+        return {(side, getattr(link, side)): link for link in reversed(self.persons) for side in _SIDES}
+
+
+_SIDES = ("forecast", "timelog")
+#: How each side names a person, for messages.
+_PERSON_WORD = {"forecast": "person", "timelog": "employee"}
+
+
+def unknown_ids(links: Links, side: str, known: Mapping[str, Collection[str] | None]) -> list[str]:
+    """A message per link whose ``side`` id is not among ``known["project"]`` / ``known["person"]``.
+
+    A kind whose known ids are None (its stream was not read) is not checked.
+    """
+    problems = []
+    for kind, section, entries in (("project", "projects", links.projects), ("person", "persons", links.persons)):
+        ids = known.get(kind)
+        if ids is None:
+            continue
+        word = "project" if kind == "project" else _PERSON_WORD[side]
+        problems += [
+            f"{links.source}, line {link.line}, field {section}.{side}: {side.capitalize()} has no {word} "
+            f"{getattr(link, side)} ({len(ids)} {word}s read); fix the id or remove the link "
+            "(`timesync links suggest` lists the candidates)"
+            for link in entries if getattr(link, side) not in ids]
+    return problems
 
 
 class _TextDatesLoader(yaml.SafeLoader):

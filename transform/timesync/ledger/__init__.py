@@ -1,5 +1,6 @@
 """The sync ledger: links, pairs (id maps with base snapshots and states), runs and run items."""
 
+from timesync.ledger import directory, run_lock
 from timesync.ledger.store import (
     MAX_REPLAY_ATTEMPTS,
     Ledger,
@@ -26,4 +27,6 @@ __all__ = [
     "RunStatus",
     "UnresolvedDependencyError",
     "default_ledger_url",
+    "directory",
+    "run_lock",
 ]

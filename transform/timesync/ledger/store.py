@@ -25,7 +25,7 @@ from timesync.model import Direction, Side
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 #: The newest migration. A ledger already there opens without importing Alembic (about half a second of start-up
 #: for every tap, mapper and target process); tests/transform check this matches Alembic's head.
-SCHEMA_HEAD_REVISION = "0001"
+SCHEMA_HEAD_REVISION = "0002"
 # The tap, mapper and target of a pipeline open the ledger at once; writers wait for each other this long.
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # Any constant works; it only has to be the same in every process that migrates a Postgres ledger.

@@ -111,3 +111,27 @@ class RunItemRow(Base):
     outcome: Mapped[str] = mapped_column(String(32))
     message: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class RunLockRow(Base):
+    """Who runs the sync right now: one row per lock name, held by one `meltano run` process."""
+
+    __tablename__ = "run_lock"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    # The process's start time as the OS reports it: a reused pid is not mistaken for the holder.
+    process_started: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    acquired_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    heartbeat_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class DirectoryRow(Base):
+    """A project or person that one side's tap emitted in the last run: what links.yml is checked against."""
+
+    __tablename__ = "directory"
+    side: Mapped[str] = mapped_column(String(16), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)  # "project" or "person"
+    native_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str | None] = mapped_column(Text, nullable=True)
+    seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

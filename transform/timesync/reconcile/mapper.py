@@ -9,12 +9,13 @@ from singer_sdk import typing as th
 from singer_sdk.mapper_base import InlineMapper
 
 from timesync.adapters import ADAPTERS
-from timesync.ledger import Ledger
-from timesync.links import load_links
+from timesync.ledger import Ledger, directory, run_lock
+from timesync.links import LinksError, load_links, unknown_ids
 from timesync.model import Direction, Side
+from timesync.progress import Progress
 from timesync.reconcile.commands import COMMAND_KEY, COMMAND_SCHEMA, COMMAND_STREAM
 from timesync.reconcile.engine import FloodGuardError, Reconciler
-from timesync.reconcile.report import plan_lines
+from timesync.reconcile.report import plan_lines, plan_summary
 from timesync.settings import LEDGER_SETTINGS
 
 if t.TYPE_CHECKING:
@@ -60,14 +61,31 @@ class ReconcileMapper(InlineMapper):
         parse_env_config: bool = False,
         validate_config: bool = True,
     ) -> None:
-        """Load the links file and open the ledger once; records are collected until the end of input."""
+        """Load the links file, open the ledger and hold the run lock; records are collected until the end of input."""
         super().__init__(config=config, parse_env_config=parse_env_config, validate_config=validate_config)
-        self.links = load_links(self.config.get("links_path") or "links.yml")
+        try:
+            self.links = load_links(self.config.get("links_path") or "links.yml")
+        except LinksError as exc:
+            self._fail(str(exc))
         self.ledger = Ledger.open(self.config.get("ledger_url"))
+        try:
+            # Job `sync` took the lock in `timesync:lock` already; this renews it, or guards a pipeline run alone.
+            taken_over = run_lock.acquire(self.ledger, run_lock.Holder.meltano_parent())
+        except run_lock.RunLockHeldError as exc:
+            self.ledger.close()
+            self._fail(str(exc))
+        if taken_over:
+            self.logger.warning("%s", taken_over)
         self.dry_run = bool(self.config.get("dry_run"))
         self.reconciler: Reconciler | None = None
         self.stream_sides: dict[str, Side | None] = {}
         self.held_states: list[dict] = []
+        self.reading = Progress(self.logger, "reading", "records").__enter__()
+
+    def _fail(self, message: str) -> t.NoReturn:
+        """One clear error line and a non-zero exit: nothing is emitted, so the tap's bookmark is not saved."""
+        self.logger.error("%s", message)
+        raise SystemExit(1)
 
     def _reconciler_for(self, side: Side) -> Reconciler:
         direction = Direction.from_source(side)
@@ -96,6 +114,7 @@ class ReconcileMapper(InlineMapper):
         side = self.stream_sides.get(message_dict["stream"])
         if side is not None:
             self._reconciler_for(side).add(message_dict["stream"], message_dict["record"])
+            self.reading.advance()
         yield from ()
 
     def map_state_message(self, message_dict: dict) -> t.Iterable[singer.Message]:
@@ -111,6 +130,7 @@ class ReconcileMapper(InlineMapper):
 
     def process_endofpipe(self) -> None:
         """Plan, guard, record, then emit the commands and the held STATE messages."""
+        self.reading.stop()
         self._write_messages(self.finish())
 
     def finish(self) -> t.Iterator[singer.Message]:
@@ -120,18 +140,40 @@ class ReconcileMapper(InlineMapper):
             yield from (singer.StateMessage.from_dict(state) for state in self.held_states)
             return
         try:
-            commands = self.reconciler.run()
-            lines = plan_lines(self.ledger, self.reconciler.run_id or 0)
-            for line in lines if self.dry_run else lines[:1]:  # a dry run prints the whole plan
+            self._check_links(self.reconciler)
+            with Progress(self.logger, "planning", "records", total=self.reading.done):
+                commands = self.reconciler.run()
+            run_id = self.reconciler.run_id or 0
+            # A dry run prints the whole plan; a real run its summary (the items stay in the ledger).
+            for line in plan_lines(self.ledger, run_id) if self.dry_run else [plan_summary(self.ledger, run_id)]:
                 self.logger.info("%s", line)
             if self.dry_run:
                 return  # no STATE either: the next real run must see the same changes
         except FloodGuardError as exc:
-            self.logger.error("%s", exc)
-            raise SystemExit(str(exc)) from exc
+            self._fail(str(exc))
         finally:
             self.ledger.close()
         yield singer.SchemaMessage(stream=COMMAND_STREAM, schema=COMMAND_SCHEMA, key_properties=list(COMMAND_KEY))
-        for command in commands:
-            yield singer.RecordMessage(stream=COMMAND_STREAM, record=command)
+        total = len(commands) if isinstance(commands, t.Sized) else None
+        with Progress(self.logger, "emitting", "commands", total=total) as emitting:
+            for command in commands:
+                yield singer.RecordMessage(stream=COMMAND_STREAM, record=command)
+                emitting.advance()
         yield from (singer.StateMessage.from_dict(state) for state in self.held_states)
+
+    def _check_links(self, reconciler: Reconciler) -> None:
+        """Every id of links.yml must exist: this side's as its tap just read them, the other's as last read.
+
+        The projects and persons this tap emitted are stored for the other direction's check.
+        """
+        source, target = reconciler.source, reconciler.target
+        for kind, entries in reconciler.directory.items():
+            directory.replace(self.ledger, source, kind, entries)
+        problems = unknown_ids(self.links, str(source), {
+            kind: set(entries) for kind, entries in reconciler.directory.items()})
+        problems += unknown_ids(self.links, str(target), {
+            kind: directory.known_ids(self.ledger, target, kind) for kind in ("project", "person")})
+        if problems:
+            for problem in problems[1:]:
+                self.logger.error("%s", problem)
+            self._fail(problems[0] + (f" (and {len(problems) - 1} more above)" if len(problems) > 1 else ""))

@@ -1,0 +1,149 @@
+"""The job-level run lock: one `meltano run sync` at a time per ledger.
+
+Meltano refuses an EL block whose state id has a running job, but job `sync` has two blocks, so a second run
+started while the first is in its second block would run the whole first block. Job `sync` therefore begins with
+`timesync:lock`, before any tap reads, and the mapper checks the lock again (for pipelines run on their own).
+
+The holder is the `meltano` process: the parent of the lock utility and of both blocks' mappers, so one run holds
+the lock across its blocks, and the lock ends with that process. A run killed with -9 leaves a row whose holder
+is gone: the next run takes it over. A holder on another host (a shared Postgres ledger) cannot be looked up, so
+it is judged by its heartbeat, which every acquire by the same holder renews.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from timesync.ledger.tables import RunLockRow
+
+if TYPE_CHECKING:
+    from timesync.ledger.store import Ledger
+
+LOCK_NAME = "sync"
+#: A holder on another host that has not renewed the lock for this long is taken to be gone.
+REMOTE_HOLDER_STALE_AFTER = dt.timedelta(hours=2)
+RELEASE_HINT = "meltano invoke timesync run-lock release --force"
+
+
+class RunLockHeldError(RuntimeError):
+    """Another live `meltano run` holds the lock; the message says who and how to clear a stale lock."""
+
+
+@dataclass(frozen=True)
+class Holder:
+    """A process on a host; ``process_started`` tells a reused pid from the original holder."""
+
+    host: str
+    pid: int
+    process_started: str | None
+
+    @classmethod
+    def of(cls, pid: int) -> Holder:
+        """The process ``pid`` on this host."""
+        return cls(socket.gethostname(), pid, process_start(pid))
+
+    @classmethod
+    def meltano_parent(cls) -> Holder:
+        """The `meltano` process that started this plugin (the same for every block of one `meltano run`)."""
+        return cls.of(os.getppid())
+
+    def is_alive(self, heartbeat_at: dt.datetime, now: dt.datetime) -> bool:
+        """Whether this holder still runs (on another host: whether it renewed the lock recently)."""
+        if self.host != socket.gethostname():
+            return now - heartbeat_at < REMOTE_HOLDER_STALE_AFTER
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            pass  # it exists, under another user
+        return self.process_started is None or process_start(self.pid) in (None, self.process_started)
+
+
+def process_start(pid: int) -> str | None:
+    """The boot id and start tick of ``pid`` (Linux /proc), or None where the OS does not tell."""
+    try:
+        boot_id = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # Field 22 is the start time; the command name (field 2) may hold spaces, so count after its ")".
+    return f"{boot_id}:{stat.rsplit(')', 1)[1].split()[19]}"
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _holder(row: RunLockRow | object) -> Holder:
+    return Holder(row.host, row.pid, row.process_started)  # type: ignore[attr-defined]  # a Row or a model
+
+
+def _as_utc(stamp: dt.datetime) -> dt.datetime:
+    return stamp if stamp.tzinfo else stamp.replace(tzinfo=dt.UTC)  # SQLite returns naive datetimes
+
+
+def acquire(ledger: Ledger, holder: Holder, *, name: str = LOCK_NAME) -> str | None:
+    """Take or renew the lock for ``holder``; returns a note when a gone holder's lock was taken over.
+
+    Raises RunLockHeldError while another live holder has it.
+    """
+    for attempt in range(2):
+        try:
+            return _acquire_once(ledger, holder, name)
+        except IntegrityError:  # two first-ever acquires raced on Postgres: the loser looks again
+            if attempt:
+                raise
+    return None
+
+
+def _acquire_once(ledger: Ledger, holder: Holder, name: str) -> str | None:
+    now = _now()
+    values = {"host": holder.host, "pid": holder.pid, "process_started": holder.process_started,
+              "heartbeat_at": now}
+    # The writer engine begins SQLite transactions IMMEDIATE, and FOR UPDATE locks the row on Postgres.
+    with ledger.engine.begin() as connection:
+        row = connection.execute(select(RunLockRow).where(RunLockRow.name == name).with_for_update()).first()
+        if row is None:
+            connection.execute(insert(RunLockRow).values(name=name, acquired_at=now, **values))
+            return None
+        current = _holder(row)
+        if current == holder:
+            connection.execute(update(RunLockRow).where(RunLockRow.name == name).values(heartbeat_at=now))
+            return None
+        if current.is_alive(_as_utc(row.heartbeat_at), now):
+            raise RunLockHeldError(
+                f"another sync is already running: `meltano` pid {current.pid} on {current.host}, since "
+                f"{_as_utc(row.acquired_at):%Y-%m-%d %H:%M:%S} UTC. This run was refused and wrote nothing. If no "
+                f"sync runs there, clear the lock with `{RELEASE_HINT}`.")
+        connection.execute(update(RunLockRow).where(RunLockRow.name == name).values(acquired_at=now, **values))
+        return (f"took over the run lock of `meltano` pid {current.pid} on {current.host}, which ended without "
+                "releasing it (killed or crashed)")
+
+
+def release(ledger: Ledger, holder: Holder | None, *, name: str = LOCK_NAME) -> bool:
+    """Release the lock if ``holder`` has it (None: whoever has it). Returns whether a lock was released."""
+    with ledger.engine.begin() as connection:
+        row = connection.execute(select(RunLockRow).where(RunLockRow.name == name)).first()
+        if row is None or (holder is not None and _holder(row) != holder):
+            return False
+        connection.execute(delete(RunLockRow).where(RunLockRow.name == name))
+        return True
+
+
+def current(ledger: Ledger, *, name: str = LOCK_NAME) -> tuple[Holder, dt.datetime, bool] | None:
+    """(holder, acquired at, alive) of the lock, or None when nobody holds it."""
+    with ledger.read_engine.connect() as connection:
+        row = connection.execute(select(RunLockRow).where(RunLockRow.name == name)).first()
+    if row is None:
+        return None
+    holder = _holder(row)
+    return holder, _as_utc(row.acquired_at), holder.is_alive(_as_utc(row.heartbeat_at), _now())
