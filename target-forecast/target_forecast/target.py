@@ -4,20 +4,22 @@ from __future__ import annotations
 
 from functools import cached_property
 
-from singer_sdk import Target
 from singer_sdk import typing as th
 
 from target_forecast.sinks import DEFAULT_MAX_CONCURRENCY, ForecastSink
-from timesync.forecast.registrations import ForecastRegistrations
-from timesync.ledger import Ledger
+from timesync.forecast.registrations import ForecastRegistrations, ForecastWriteError
+from timesync.reconcile.apply import CommandTarget
 from timesync.settings import FORECAST_CONNECTION_SETTINGS, LEDGER_SETTINGS
 
 
-class TargetForecast(Target):
+class TargetForecast(CommandTarget):
     """Applies time-registration commands to Forecast."""
 
     name = "target-forecast"
     default_sink_class = ForecastSink
+    #: Per-registration refusals are recorded by the sink; what escapes it (key refused, Forecast unreachable or
+    #: answering nonsense) ends the run.
+    fatal_errors = (*CommandTarget.fatal_errors, ForecastWriteError)
 
     config_jsonschema = th.PropertiesList(
         *FORECAST_CONNECTION_SETTINGS,
@@ -27,13 +29,8 @@ class TargetForecast(Target):
     ).to_dict()
 
     @cached_property
-    def ledger(self) -> Ledger:
-        """The sync ledger, opened on the first batch."""
-        return Ledger.open(self.config.get("ledger_url"))
-
-    @cached_property
     def forecast(self) -> ForecastRegistrations:
-        """The Forecast write client, built on the first batch."""
+        """The Forecast write client."""
         return ForecastRegistrations(self.config["base_url"], self.config["api_key"])
 
 

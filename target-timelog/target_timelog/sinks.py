@@ -4,16 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from target_timelog.writer import DEFAULT_WORK_BATCH_SIZE, TimeLogWriter
 from timesync.reconcile.apply import CommandSink, OutcomeRecorder
 
 
 class TimeLogSink(CommandSink):
-    """Hands each batch to a TimeLogWriter; transport failures propagate and fail the run (no STATE is emitted)."""
+    """Hands each batch to the target's TimeLogWriter; transport failures propagate and fail the run (no STATE)."""
 
     def apply(self, commands: list[dict[str, Any]], recorder: OutcomeRecorder) -> None:
-        """Apply commands in dependency order, recording every outcome."""
-        writer = TimeLogWriter(self.target.timelog, recorder,  # type: ignore[attr-defined]
-                               system_name=self.config.get("external_system_name") or "Forecast",
-                               work_batch_size=int(self.config.get("work_batch_size") or DEFAULT_WORK_BATCH_SIZE))
-        writer.apply(commands)
+        """Apply commands in dependency order, recording every outcome (the writer holds the run's recorder)."""
+        self.target.writer.apply(commands)  # type: ignore[attr-defined]

@@ -4,21 +4,22 @@ from __future__ import annotations
 
 from functools import cached_property
 
-from singer_sdk import Target
 from singer_sdk import typing as th
 
 from target_timelog.sinks import TimeLogSink
-from target_timelog.writer import DEFAULT_WORK_BATCH_SIZE
-from timesync.ledger import Ledger
+from target_timelog.writer import DEFAULT_WORK_BATCH_SIZE, TimeLogWriter
+from timesync.reconcile.apply import CommandTarget
 from timesync.settings import LEDGER_SETTINGS, TIMELOG_CONNECTION_SETTINGS
-from timesync.timelog import TimeLogClient, TimeLogSettings
+from timesync.timelog import TimeLogClient, TimeLogError, client_from_config
 
 
-class TargetTimeLog(Target):
+class TargetTimeLog(CommandTarget):
     """Applies task, allocation and work commands to TimeLog."""
 
     name = "target-timelog"
     default_sink_class = TimeLogSink
+    #: The same typed errors tap-timelog reports as one line (login, account, domain, transport, malformed).
+    fatal_errors = (*CommandTarget.fatal_errors, TimeLogError)
 
     config_jsonschema = th.PropertiesList(
         *TIMELOG_CONNECTION_SETTINGS,
@@ -28,14 +29,20 @@ class TargetTimeLog(Target):
     ).to_dict()
 
     @cached_property
-    def ledger(self) -> Ledger:
-        """The sync ledger, opened on the first batch."""
-        return Ledger.open(self.config.get("ledger_url"))
+    def timelog(self) -> TimeLogClient:
+        """The shared TimeLog SOAP client (with per-item batch results), one token for the run."""
+        return client_from_config(self.config)
 
     @cached_property
-    def timelog(self) -> TimeLogClient:
-        """The shared TimeLog SOAP client (with per-item batch results), built on the first batch."""
-        return TimeLogClient(TimeLogSettings.from_config(self.config))
+    def writer(self) -> TimeLogWriter:
+        """One writer per process, so employees, allocations and the external-key check are read once per run."""
+        return TimeLogWriter(self.timelog, self.recorder,
+                             system_name=self.config.get("external_system_name") or "Forecast",
+                             work_batch_size=int(self.config.get("work_batch_size") or DEFAULT_WORK_BATCH_SIZE))
+
+    def check_settings(self) -> None:
+        """Build the client: missing settings, a domain without https:// or a bad site_timezone fail here."""
+        _ = self.timelog
 
 
 if __name__ == "__main__":

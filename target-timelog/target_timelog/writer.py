@@ -78,7 +78,11 @@ class WorkWrite:
 
 
 class TimeLogWriter:
-    """Applies one batch of commands: tasks (parents first), then allocations, then work in batched calls."""
+    """Applies batches of commands: tasks (parents first), then allocations, then work in batched calls.
+
+    One writer serves the whole run, so the employees' initials, the allocations and the external-key check are
+    read once per run, not once per batch.
+    """
 
     def __init__(self, client: TimeLogClient, recorder: OutcomeRecorder, *, system_name: str,
                  work_batch_size: int = DEFAULT_WORK_BATCH_SIZE) -> None:
@@ -191,6 +195,26 @@ class TimeLogWriter:
 
     def _task(self, command: dict[str, Any]) -> None:
         key = command.get("external_key") or command["source_id"]
+        # A first create needs no lookup (invariant 3 asks for one only before a re-create); an update must read
+        # the task it compares against.
+        existing = self._existing_task(command, key) if command.get("lookup_first") or command.get("twin_id") \
+            else None
+        if existing is None:
+            created = self._create_task(command, key)
+            if isinstance(created, int):
+                self.recorder.created(command, created)
+                self._verify_external_keys(key)
+                return
+            existing = created
+        if not _task_matches(existing, command["native"]):
+            self._update_task(existing, command, key)
+        if command["action"] == "create" or command["twin_id"] is None:
+            self.recorder.created(command, existing["TaskID"], message="task found by its external key")
+        else:
+            self.recorder.outcome(command, Outcome.UPDATED)
+
+    def _existing_task(self, command: dict[str, Any], key: str) -> dict[str, Any] | None:
+        """The task by its external key, else by the twin id the ledger holds (a task whose key was removed)."""
         existing = self.find_task(key)
         if existing is None and command.get("twin_id"):
             found = self.client.fetch(Service.PROJECT_MANAGEMENT, "GetTaskByID", taskID=int(command["twin_id"]),
@@ -198,17 +222,7 @@ class TimeLogWriter:
             if not found:
                 raise ItemRefusedError(f"TimeLog task {command['twin_id']} (Forecast task {key}) no longer exists")
             existing = found[0]
-        if existing is None:
-            task_id = self._create_task(command, key)
-            self.recorder.created(command, task_id)
-            self._verify_external_keys(key)
-            return
-        if not _task_matches(existing, command["native"]):
-            self._update_task(existing, command, key)
-        if command["action"] == "create" or command["twin_id"] is None:
-            self.recorder.created(command, existing["TaskID"], message="task found by its external key")
-        else:
-            self.recorder.outcome(command, Outcome.UPDATED)
+        return existing
 
     def _verify_external_keys(self, key: str) -> None:
         """Once per run, after the first create: the new task must be found by its key, or every later run would
@@ -222,7 +236,9 @@ class TimeLogWriter:
                 "The run stops so no task is created twice.")
         self._keys_verified = True
 
-    def _create_task(self, command: dict[str, Any], key: str) -> int:
+    def _create_task(self, command: dict[str, Any], key: str) -> int | dict[str, Any]:
+        """The new task's TaskID; or, when TimeLog refused it because a task with our GUID or external key exists
+        (a retried call whose first attempt had succeeded, or a ledger that lost the pair), that task."""
         native = command["native"]
         guid = str(uuid.uuid5(TASK_GUID_NAMESPACE, f"{self.system_name}/{key}"))
         task = self._task_contract(native, key, guid=guid)
@@ -234,9 +250,9 @@ class TimeLogWriter:
             [result] = self._batch("CreateTask", task=task, projectID=int(native["project_id"]))
         if result.ok and result.item:
             return int(result.item["TaskID"])
-        again = self.find_task(key)  # a retried call whose first attempt had succeeded
-        if again is not None:
-            return int(again["TaskID"])
+        existing = self.find_task(key)
+        if existing is not None:
+            return existing
         raise ItemRefusedError(f"{'CreateSubTask' if parent else 'CreateTask'} for Forecast task {key}: "
                                f"{result.message}")
 
@@ -327,11 +343,12 @@ class TimeLogWriter:
         ready = []
         for write in writes:
             native = write.command["native"]
-            try:
-                self.ensure_allocated(int(native["employee_id"]), int(native["task_id"]))
-            except (ItemRefusedError, TimeLogApiError) as exc:
-                self._refused(write.command, exc)
-                continue
+            if not _same_task_and_employee(write):
+                try:
+                    self.ensure_allocated(int(native["employee_id"]), int(native["task_id"]))
+                except (ItemRefusedError, TimeLogApiError) as exc:
+                    self._refused(write.command, exc)
+                    continue
             ready.append(write)
         return ready
 
@@ -446,6 +463,14 @@ class TimeLogWriter:
     def _exists(self, write: WorkWrite) -> bool:
         day = parse_date(write.command["native"]["date"])
         return to_guid(write.guid) in self._units(write.initials, day, day)
+
+
+def _same_task_and_employee(write: WorkWrite) -> bool:
+    """Whether an update keeps the unit (as re-read for the lease) on its task and employee: the employee is
+    allocated then (TimeLog accepted the unit there), so no allocation check is needed."""
+    native, current = write.command["native"], write.current
+    return current is not None and current.task_id == str(native.get("task_id")) \
+        and current.person_id == str(native.get("employee_id"))
 
 
 def _base(command: Mapping[str, Any]) -> dict[str, Any]:

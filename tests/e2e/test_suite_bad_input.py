@@ -208,33 +208,7 @@ def wrong_writes(before: World, after: World) -> list[str]:
 
 #: Cases that fail on a known product bug (reported with issue 8): strict, so a fix turns them into failures
 #: until the entry is removed.
-_TRACEBACK_TARGET_TIMELOG = ("target-timelog: a TimeLog error escapes as a Python traceback (joblib drain) and is "
-                             "printed twice, instead of one line like tap-timelog's")
-_TRACEBACK_MAPPER = "timesync-reconcile: LinksError escapes as a Python traceback (the message itself is good)"
-_UNKNOWN_ID = "a links file naming ids that exist on neither side is accepted: exit 0, no message"
 KNOWN_BUGS: dict[str, str] = {
-    "malformed-forecast-wrong_types-v4.time_registrations":
-        "tap-forecast: 'An unhandled error occurred while syncing time_registrations', the field is not named",
-    "malformed-timelog-wrong_types-ProjectManagementService.GetWorkChangeLogPaged":
-        "tap-timelog: zeep logs a ValueError traceback for a non-numeric value and the run exits 0",
-    "links-unknown-forecast-project": _UNKNOWN_ID,
-    "links-unknown-timelog-project": _UNKNOWN_ID,
-    "links-unknown-forecast-person": _UNKNOWN_ID,
-    "links-unknown-timelog-employee": _UNKNOWN_ID,
-    "links-forecast-person-linked-twice": _TRACEBACK_MAPPER,
-    "links-timelog-employee-linked-twice": _TRACEBACK_MAPPER,
-    "links-bad-yaml": _TRACEBACK_MAPPER,
-    "links-unknown-option": _TRACEBACK_MAPPER,
-    "links-wrong-type": _TRACEBACK_MAPPER,
-    "links-unknown-policy-value": _TRACEBACK_MAPPER,
-    "links-missing-persons": _TRACEBACK_MAPPER,
-    "links-file-missing": _TRACEBACK_MAPPER,
-    "wrong-timelog-password": _TRACEBACK_TARGET_TIMELOG,
-    "unknown-timelog-account": _TRACEBACK_TARGET_TIMELOG,
-    "malformed-timelog-truncated-SecurityService.GetToken": _TRACEBACK_TARGET_TIMELOG,
-    "malformed-timelog-missing_fields-SecurityService.GetToken": _TRACEBACK_TARGET_TIMELOG,
-    "domain-without-scheme": _TRACEBACK_TARGET_TIMELOG,
-    "unreachable-timelog": _TRACEBACK_TARGET_TIMELOG,
 }
 
 

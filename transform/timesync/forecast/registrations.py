@@ -217,8 +217,9 @@ class ForecastRegistrations:
             logger.warning("Forecast %s failed (%s); retry %d of %d in %.1fs", endpoint, reason, attempt,
                            self.max_attempts - 1, wait)
             self.sleep(wait)
-        raise ForecastFatalError(f"Forecast {endpoint} still failing after {self.max_attempts} attempts ({reason}); "
-                                 "the run stops so the bookmark stays where it was")
+        unreachable = "" if reason.startswith("HTTP") else "; check base_url"
+        raise ForecastFatalError(f"Forecast {method} {url} still failing after {self.max_attempts} attempts "
+                                 f"({reason}){unreachable}. The run stops so the bookmark stays where it was")
 
     @staticmethod
     def _backoff(attempt: int) -> float:

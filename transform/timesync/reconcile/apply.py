@@ -1,28 +1,34 @@
-"""The sink base both targets share: the one `commands` stream, validated record by record, applied per batch."""
+"""The target and sink bases both targets share: the one `commands` stream, validated record by record, applied
+per batch, with progress lines while applying and one error line (no traceback) when the run cannot go on."""
 
 from __future__ import annotations
 
 import datetime as dt
+import sys
 import threading
 from abc import abstractmethod
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from functools import cached_property
+from typing import IO, Any, ClassVar
 
+from singer_sdk import Target
 from singer_sdk.exceptions import InvalidRecord
 from singer_sdk.sinks import BatchSink
 from singer_sdk.sinks.core import JSONSchemaValidator
 
 from timesync.ledger import Ledger, Outcome, PairKind
+from timesync.progress import Progress
 from timesync.reconcile.commands import COMMAND_STREAM
-
-if TYPE_CHECKING:
-    from singer_sdk import Target
 
 #: Outcomes that mean "written or already in place"; the others are logged one by one with their reason.
 QUIET_OUTCOMES = frozenset({Outcome.CREATED, Outcome.UPDATED, Outcome.DELETED, Outcome.ALREADY_APPLIED,
                             Outcome.MOVE_DELETED})
+#: Commands per drained batch (the SDK's `batch_size_rows` setting overrides it). The writers batch their calls
+#: themselves (work_batch_size units per TimeLog call, max_concurrency Forecast requests), so a batch only needs to
+#: hold a few of those: the SDK's 10,000 bought no fewer calls, only memory (target-timelog 152 -> 104 MB at 5k).
+COMMANDS_PER_BATCH = 1_000
 
 
 def json_ready(value: Any) -> Any:
@@ -68,15 +74,45 @@ class CommandRecordValidator(JSONSchemaValidator):
             raise InvalidRecord(message, record) from None
 
 
+class ApplyProgress(Progress):
+    """The target's progress: commands applied so far (of those received), by outcome, every few seconds."""
+
+    def __init__(self, logger: Any) -> None:
+        super().__init__(logger, "applying commands", "commands applied")
+        self.received = 0
+        self.outcomes: Counter[str] = Counter()  # "<kind>.<outcome>"
+        self._counts_lock = threading.Lock()
+
+    def count(self, kind: str, outcome: str) -> None:
+        """One command's outcome is recorded."""
+        with self._counts_lock:
+            self.outcomes[f"{kind}.{outcome}"] += 1
+            self.done += 1
+
+    def summary(self, *, by_kind: bool = False) -> str:
+        """The outcomes so far, e.g. "created 800, updated 300" (or per kind: "work_create.created 800")."""
+        totals: Counter[str] = Counter()
+        with self._counts_lock:
+            for key, count in self.outcomes.items():
+                totals[key if by_kind else key.split(".", 1)[1]] += count
+        return ", ".join(f"{key} {count:,}" for key, count in sorted(totals.items()))
+
+    def line(self) -> str:
+        """The current line, e.g. "progress: applying commands: 1,200 commands applied (received 3,000; created 1,150,
+        conflict 2), 9 s"."""
+        self.detail = f"received {self.received:,}; {self.summary() or 'none yet'}" if self.received \
+            else "waiting for commands"
+        return super().line()
+
+
 class OutcomeRecorder:
     """Records outcomes in the ledger (run item and pair update in one transaction each) and counts them.
 
     Ledger calls are serialised with a lock, so writer threads may record as soon as their remote write returns.
     """
 
-    def __init__(self, ledger: Ledger, logger: Any) -> None:
-        self.ledger, self.logger = ledger, logger
-        self.counts: Counter[str] = Counter()
+    def __init__(self, ledger: Ledger, logger: Any, progress: ApplyProgress) -> None:
+        self.ledger, self.logger, self.progress = ledger, logger, progress
         self._lock = threading.Lock()
 
     def created(self, command: Mapping[str, Any], remote_id: str | int, *,
@@ -110,7 +146,7 @@ class OutcomeRecorder:
         return pair is not None and pair.id != command["pair_id"]
 
     def _count(self, command: Mapping[str, Any], outcome: Outcome, message: str | None) -> None:
-        self.counts[f"{command['kind']}.{outcome}"] += 1
+        self.progress.count(command["kind"], str(outcome))
         if outcome not in QUIET_OUTCOMES:
             self.logger.warning("%s %s (pair %s, source %s): %s", command["kind"], outcome, command["pair_id"],
                                 command["source_id"], message or "")
@@ -129,6 +165,7 @@ class CommandSink(BatchSink):
     """
 
     include_sdc_metadata_properties = False
+    MAX_SIZE_DEFAULT = COMMANDS_PER_BATCH
 
     def __init__(self, target: Target, stream_name: str, schema: dict, key_properties: Sequence[str] | None) -> None:
         """Refuse any stream but `commands`: a target fed a tap directly would otherwise drop its records."""
@@ -148,21 +185,68 @@ class CommandSink(BatchSink):
         """Undo the SDK's parsing of datetimes and decimals (see ``json_ready``)."""
         return json_ready(record)
 
-    def process_batch(self, context: dict) -> None:
-        """Apply the batch in the mapper's order and log what happened, per kind and outcome."""
-        commands = sorted(context.get("records", []), key=lambda c: (c["run_id"], c["seq"]))
-        if not commands:
-            return
-        recorder = OutcomeRecorder(self.ledger, self.logger)
-        self.apply(commands, recorder)
-        summary = ", ".join(f"{key} {count}" for key, count in sorted(recorder.counts.items()))
-        self.logger.info("applied %d commands: %s", len(commands), summary or "nothing recorded")
+    def process_record(self, record: dict, context: dict) -> None:
+        """Buffer the command for its batch, and count it for the progress line."""
+        super().process_record(record, context)
+        self.target.progress.received += 1  # type: ignore[attr-defined]
 
-    @property
-    def ledger(self) -> Ledger:
-        """The target's ledger (opened once per process)."""
-        return self.target.ledger  # type: ignore[attr-defined]
+    def process_batch(self, context: dict) -> None:
+        """Apply the batch in the mapper's order (the mapper emits what a command depends on first, so batches
+        applied one after another keep that order; ids from earlier batches are resolved through the ledger)."""
+        commands = sorted(context.get("records", []), key=lambda c: (c["run_id"], c["seq"]))
+        if commands:
+            self.apply(commands, self.target.recorder)  # type: ignore[attr-defined]
 
     @abstractmethod
     def apply(self, commands: list[dict[str, Any]], recorder: OutcomeRecorder) -> None:
         """Apply commands (ordered by the mapper) and record every outcome through ``recorder``."""
+
+
+class CommandTarget(Target):
+    """The Target base both targets share: one ledger, recorder and progress line per process; settings checked
+    before any input is read; and a fatal error ends the run as one line naming what to fix, never a traceback.
+
+    Credentials, account and reachability are checked by the first request, which always comes before the first
+    write (TimeLog: GetToken; Forecast: a 401 refuses the request). Checking them before reading input would cost
+    a request on every run, also the many runs with nothing to write.
+    """
+
+    #: Errors after which the run cannot go on; their messages name what to fix and carry no secret.
+    fatal_errors: ClassVar[tuple[type[Exception], ...]] = (UnknownStreamError, InvalidRecord)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.progress = ApplyProgress(self.logger)
+
+    @cached_property
+    def ledger(self) -> Ledger:
+        """The sync ledger, opened on the first batch."""
+        return Ledger.open(self.config.get("ledger_url"))
+
+    @cached_property
+    def recorder(self) -> OutcomeRecorder:
+        """Where every outcome goes (ledger, progress, warnings), one for the whole run."""
+        return OutcomeRecorder(self.ledger, self.logger, self.progress)
+
+    def check_settings(self) -> None:
+        """Raise for a setting that is wrong without asking the API (called before any input is read)."""
+
+    def listen(self, file_input: IO[str] | None = None) -> None:
+        """Check the settings, then read and apply the commands, with a progress line every few seconds.
+
+        (The SDK marks ``listen`` final for typing only; wrapping it is the one hook around the whole run.)
+        """
+        self.check_settings()
+        with self.progress:  # from the start: the target waits for the reconcile step, and must look alive
+            super().listen(file_input)
+        summary = self.progress.summary(by_kind=True)
+        self.logger.info("applied %s commands%s", f"{self.progress.done:,}", f": {summary}" if summary else "")
+
+    @classmethod
+    def invoke(cls, **kwargs: Any) -> None:  # type: ignore[override]
+        """The command line: a fatal error is logged as one line and the process exits 1 (no traceback)."""
+        try:
+            super().invoke(**kwargs)
+        except cls.fatal_errors as exc:
+            cls.logger.error("%s: %s", cls.name, exc)  # the message is the diagnosis: no traceback
+            sys.exit(1)
