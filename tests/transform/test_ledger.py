@@ -22,6 +22,7 @@ from timesync.ledger import (
     RunStatus,
     UnresolvedDependencyError,
 )
+from timesync.ledger.tables import Base
 from timesync.model import Direction, Side
 
 POSTGRES_URL = os.environ.get("TIMESYNC_TEST_POSTGRES_URL")
@@ -31,7 +32,8 @@ F2T = Direction.FORECAST_TO_TIMELOG
 def _fresh_postgres(url: str) -> None:
     engine = create_engine(url)
     with engine.begin() as connection:
-        for table in ("run_items", "runs", "pairs", "links", "alembic_version"):
+        # Every table the models know, so a new migration's tables are dropped too.
+        for table in [*Base.metadata.tables, "alembic_version"]:
             connection.execute(text(f"DROP TABLE IF EXISTS {table} CASCADE"))
     engine.dispose()
 

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from timesync.adapters import ForecastAdapter, TimeLogAdapter
-from timesync.ledger import Ledger, Outcome, UnresolvedDependencyError
-from timesync.model import hours_from_minutes
+from timesync.ledger import Ledger, Outcome, PairKind, UnresolvedDependencyError
+from timesync.model import Direction, hours_from_minutes
 from timesync.reconcile.lease import check_lease, find_created, move_create_allowed
 
 EPOCH = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
@@ -265,8 +265,16 @@ class _FakeTarget:
         self.ledger.record_outcome(command, verdict.outcome, current=verdict.current, message=verdict.reason)
 
     def _adopt_earlier_create(self, command: dict[str, Any], candidates: list[Any]) -> bool:
-        """After a crash: the twin an unconfirmed create made is found by fingerprint, not created again."""
-        found = find_created(command, candidates) if command.get("lookup_first") else None
+        """After a crash: the twin an unconfirmed create made is found by fingerprint, not created again.
+
+        As in the real targets (CommandSink.paired_elsewhere), a twin another pair holds is never adopted: two
+        equal entries created on the other side each get their own twin.
+        """
+        twin_field = f"{Direction(command['direction']).target}_id"
+        free = [candidate for candidate in candidates
+                if (pair := self.ledger.find_pair(PairKind(command["pair_kind"]), **{twin_field: candidate.id})) is None
+                or pair.id == command["pair_id"]]
+        found = find_created(command, free) if command.get("lookup_first") else None
         if found is not None:
             self._log("adopt", found.id, command, self.system.content(found.id))
             self.ledger.complete_create(command, found.id)
