@@ -7,7 +7,8 @@ from timesync_fakes import Crash
 from timesync_world import World
 
 from timesync.ledger import PairKind, PairState
-from timesync.reconcile.engine import FloodGuardError
+from timesync.model import Direction, Side
+from timesync.reconcile.engine import FloodGuardError, Reconciler
 
 DAY = "2026-03-02"
 
@@ -233,4 +234,29 @@ def test_a_source_edited_between_a_crash_and_the_retry_leaves_no_duplicate(world
     (reg,) = world.forecast.registrations.values()
     assert (reg["time_registered"], reg["notes"]) == (25, "[Support (TimeLog only)] second")
     assert _one_pair(world).state is PairState.LINKED
+    assert world.sync().writes == 0
+
+
+def test_resolving_for_timelog_keeps_the_timelog_task_name_in_the_forecast_note(world: World) -> None:
+    """`conflicts resolve --keep timelog` on work of a TimeLog-only task: the note prefix is the task's name.
+
+    The resolution is written by a replay (no tap re-sends the unchanged work unit), so the name must come from
+    the parked value, not from a tap record.
+    """
+    support = next(t for t, task in world.timelog.tasks.items() if task["project_id"] == 2001)
+    guid = world.timelog.create(employee=7, task=support, date=DAY, minutes=59, note="hotline")
+    world.sync()
+    (reg,) = world.forecast.registrations.values()
+    world.forecast.edit(reg["id"], time_registered=90)
+    world.timelog.edit(guid, minutes=30)
+    world.sync()
+    pair = _one_pair(world)
+    assert pair.state is PairState.CONFLICT
+    (update,) = Reconciler(world.ledger, world.links, Direction.TIMELOG_TO_FORECAST).resolve_conflict(
+        pair, Side.TIMELOG)
+    assert update["native"]["notes"] == "[Support (TimeLog only)] hotline", "queued with the task name"
+    world.sync()
+    assert (reg["time_registered"], reg["notes"]) == (30, "[Support (TimeLog only)] hotline")
+    assert _one_pair(world).base_on(Side.TIMELOG) == {
+        "project": "2001", "person": "7", "task": str(support), "date": DAY, "minutes": 30, "note": "hotline"}
     assert world.sync().writes == 0

@@ -206,6 +206,7 @@ def entry_from_snapshot(side: Side, entry_id: str, snapshot: dict[str, Any]) -> 
         date=parse_date(snapshot["date"]),
         minutes=int(snapshot["minutes"]),
         note=snapshot["note"],
+        task_name=snapshot.get("task_name"),
     )
 
 

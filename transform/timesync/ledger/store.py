@@ -201,6 +201,14 @@ def _to_run(row: RunRow) -> Run:
     )
 
 
+def _conflict_snapshot(command: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The source's value as parked, with the TimeLog task name when known: resolving the conflict in favour of
+    TimeLog later writes the Forecast note prefix `[task name]`, and no tap re-sends the unchanged work unit."""
+    snapshot = command["source_snapshot"]
+    task_name = (command.get("canonical") or {}).get("task_name")
+    return {**snapshot, "task_name": task_name} if snapshot and task_name else snapshot
+
+
 def _dumps(value: Any) -> str:
     """Canonical JSON: sorted keys, so equal snapshots store as equal text."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
@@ -547,7 +555,7 @@ class Ledger:
                 row.state = PairState.CREATING
             elif outcome is Outcome.CONFLICT:
                 row.state, row.reason = PairState.CONFLICT, message
-                row.conflict = _dumps({source: command["source_snapshot"], target: dict(current or {}) or None})
+                row.conflict = _dumps({source: _conflict_snapshot(command), target: dict(current or {}) or None})
                 pending = []
             elif outcome in (Outcome.LOCKED, Outcome.ORPHANED):
                 row.state, row.reason = (PairState.LOCKED if outcome is Outcome.LOCKED else PairState.ORPHANED,

@@ -29,7 +29,7 @@ from timesync.model import (
     to_json_ready,
 )
 from timesync.reconcile.commands import CommandKind
-from timesync.reconcile.landing import OutOfScope, TaskRef, land
+from timesync.reconcile.landing import OutOfScope, TaskRef, land, task_name_from_base
 from timesync.reconcile.lease import fingerprint_matches
 from timesync.reconcile.rules import Action, Change, Decision, compare, decide
 
@@ -318,6 +318,10 @@ class Reconciler:
                              "delete or re-create the entry by hand")
         self.run_id = self.ledger.begin_run(self.direction)
         entry = entry_from_snapshot(keep, pair.id_on(keep) or "", kept)
+        if keep is Side.TIMELOG and entry.task_name is None:
+            entry = replace(entry, task_name=task_name_from_base(pair.base, entry.task_id))
+        # The other side's parked value becomes its lease base: compared field by field, so no extra keys.
+        other = {name: value for name, value in other.items() if name != "task_name"}
         base = {str(keep): {"resolved_by": "timesync conflicts resolve"}, str(keep.other): other}
         linked = replace(pair, state=PairState.LINKED, base=base)
         plan = Plan()

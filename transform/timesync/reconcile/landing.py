@@ -116,6 +116,19 @@ def _task_ref(pair_kind: PairKind, forecast_id: str) -> TaskRef:
     return TaskRef(pair_kind, forecast_id)
 
 
+def task_name_from_base(base: dict[str, Any], timelog_task: str | None) -> str | None:
+    """The TimeLog task's name as the synced Forecast twin's note prefix shows it (None when it shows none).
+
+    A parked value has no task name (only tap records carry it); the last synced pair does, in its note.
+    """
+    base_f, base_t = base.get("forecast"), base.get("timelog")
+    if not base_f or not base_t or timelog_task is None or base_t.get("task") != timelog_task:
+        return None
+    prefix = _note_prefix(base_f["note"], base_t["note"])
+    head, _, tail = NOTE_TASK_PREFIX.partition("{name}")
+    return prefix[len(head):-len(tail)] if prefix.startswith(head) and prefix.endswith(tail) else None
+
+
 def _note_prefix(forecast_note: str, timelog_note: str) -> str:
     """The task-name prefix the Forecast note carries over the TimeLog note ('' when none)."""
     if forecast_note != timelog_note and forecast_note.endswith(timelog_note):
