@@ -102,11 +102,14 @@ def status_problems(world: SuiteWorld, expect: Expectations) -> list[str]:
 
 
 def sync_and_check(world: SuiteWorld, expect: Expectations | None = None, *, title: str = "run",
-                   before: World | None = None, extra: tuple[str, ...] = ()) -> World:
-    """One quiet `meltano run sync`, then invariants 1, 4-8 on the result."""
+                   before: World | None = None, extra: tuple[str, ...] = (), since_run: int | None = None) -> World:
+    """One quiet `meltano run sync`, then invariants 1, 4-8 on the result.
+
+    The expectations are checked against the ledger's run items after ``since_run`` (default: this run's items).
+    """
     expect = expect or Expectations()
     before = before or read_world(world)
-    last_run = world.ledger.max_run_id()
+    last_run = world.ledger.max_run_id() if since_run is None else since_run
     world.sync(*extra)
     after = read_world(world)
     items = run_items_since(world.ledger, last_run)
