@@ -322,7 +322,10 @@ class Reconciler:
             entry = replace(entry, task_name=task_name_from_base(pair.base, entry.task_id))
         # The other side's parked value becomes its lease base: compared field by field, so no extra keys.
         other = {name: value for name, value in other.items() if name != "task_name"}
-        base = {str(keep): {"resolved_by": "timesync conflicts resolve"}, str(keep.other): other}
+        # The kept side's last synced value, marked so it compares as changed: the write happens, and landing still
+        # sees the synced note (the TimeLog task-name prefix of project time).
+        resolved = {**(pair.base_on(keep) or {}), "resolved_by": "timesync conflicts resolve"}
+        base = {str(keep): resolved, str(keep.other): other}
         linked = replace(pair, state=PairState.LINKED, base=base)
         plan = Plan()
         self._pairs = _PairIndex(self.ledger)

@@ -90,7 +90,7 @@ def _land_in_timelog(entry: TimeEntry, twin_of: TwinLookup,
     base_f, base_t = (base or {}).get("forecast"), (base or {}).get("timelog")
     if base_f and base_t and base_f.get("task") is None and base_t.get("task") is not None:
         # Project time that came from (or went to) a TimeLog task: it stays on that task, prefix removed.
-        prefix = _note_prefix(base_f["note"], base_t["note"])
+        prefix = _note_prefix(base_f.get("note") or "", base_t.get("note") or "")
         note = entry.note[len(prefix):] if prefix and entry.note.startswith(prefix) else entry.note
         return base_t["task"], note, None
     assert entry.project_id is not None
