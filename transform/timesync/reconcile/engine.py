@@ -29,7 +29,7 @@ from timesync.model import (
     to_json_ready,
 )
 from timesync.reconcile.commands import CommandKind
-from timesync.reconcile.landing import OutOfScope, TaskRef, land, task_name_from_base
+from timesync.reconcile.landing import OutOfScope, TaskRef, land, synced_note_prefix, task_name_from_base
 from timesync.reconcile.lease import fingerprint_matches
 from timesync.reconcile.rules import Action, Change, Decision, compare, decide
 
@@ -325,6 +325,9 @@ class Reconciler:
         # The kept side's last synced value, marked so it compares as changed: the write happens, and landing still
         # sees the synced note (the TimeLog task-name prefix of project time).
         resolved = {**(pair.base_on(keep) or {}), "resolved_by": "timesync conflicts resolve"}
+        if keep is Side.FORECAST and "note" in other:
+            # Landing strips the synced prefix (Forecast note over TimeLog note); the TimeLog note is now ``other``'s.
+            resolved["note"] = synced_note_prefix(pair.base) + other["note"]
         base = {str(keep): resolved, str(keep.other): other}
         linked = replace(pair, state=PairState.LINKED, base=base)
         plan = Plan()

@@ -116,6 +116,12 @@ def _task_ref(pair_kind: PairKind, forecast_id: str) -> TaskRef:
     return TaskRef(pair_kind, forecast_id)
 
 
+def synced_note_prefix(base: dict[str, Any]) -> str:
+    """The task-name prefix the synced Forecast note carried over the synced TimeLog note ('' when none)."""
+    base_f, base_t = base.get("forecast") or {}, base.get("timelog") or {}
+    return _note_prefix(base_f.get("note") or "", base_t.get("note") or "")
+
+
 def task_name_from_base(base: dict[str, Any], timelog_task: str | None) -> str | None:
     """The TimeLog task's name as the synced Forecast twin's note prefix shows it (None when it shows none).
 
