@@ -225,3 +225,15 @@ def test_the_fast_path_revision_is_alembics_head() -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     assert ScriptDirectory.from_config(config).get_current_head() == SCHEMA_HEAD_REVISION
+
+
+def test_one_run_by_id(ledger_url: str) -> None:
+    """Ledger.run finds one run (what the mapper's plan summary reads), and None for an unknown id."""
+    with Ledger.open(ledger_url) as ledger:
+        first = ledger.begin_run(F2T)
+        second = ledger.begin_run(F2T, dry_run=True)
+        run = ledger.run(first)
+        assert run is not None
+        assert (run.id, run.dry_run) == (first, False)
+        assert ledger.run(second).dry_run is True  # type: ignore[union-attr]
+        assert ledger.run(second + 1) is None

@@ -363,6 +363,12 @@ class Ledger:
             rows = session.scalars(select(RunRow).order_by(RunRow.id.desc()).limit(limit))
             return [_to_run(row) for row in rows]
 
+    def run(self, run_id: int) -> Run | None:
+        """One run by id."""
+        with self._reading() as session:
+            row = session.get(RunRow, run_id)
+            return _to_run(row) if row is not None else None
+
     def run_items(self, run_id: int) -> list[Any]:
         """All items of one run, in order: read-only rows with RunItemRow's attributes (plain rows, not ORM
         objects: a 50k-record run's items load in a fraction of the time)."""

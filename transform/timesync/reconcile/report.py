@@ -20,7 +20,7 @@ def summarize(outcomes: Counter[str]) -> str:
 
 def plan_summary(ledger: Ledger, run_id: int) -> str:
     """The summary line of ``plan_lines`` alone, without loading the run's items (what a real run logs)."""
-    run = next((r for r in ledger.runs(limit=1000) if r.id == run_id), None)
+    run = ledger.run(run_id)
     header = f"run {run_id}" + (f" {run.direction} ({run.status})" if run else "")
     return f"{header}: {summarize(Counter(ledger.item_outcomes(run_id, actor='mapper')))}"
 
