@@ -9,7 +9,7 @@ export MELTANO_SEND_ANONYMOUS_USAGE_STATS := false
 export MELTANO_CLI_DISABLE_VERSION_CHECK := true
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install test test-long demo bench lint clean
+.PHONY: install test test-long demo bench lint catalogs clean
 
 install: $(STAMP)
 
@@ -31,6 +31,13 @@ demo: install
 
 bench: install
 	$(BIN)/python -m bench
+
+# The sync taps' pinned catalogs (meltano.yml): discovery with their `select` applied, without the pin.
+catalogs: install
+	for tap in tap-forecast--sync tap-timelog--sync; do \
+	  env "$$(echo $$tap | tr a-z- A-Z_)__CATALOG=" $(BIN)/meltano invoke --dump=catalog $$tap \
+	    > extract/$$tap.catalog.json || exit 1; \
+	done
 
 lint: install
 	$(BIN)/ruff check .

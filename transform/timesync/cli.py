@@ -64,7 +64,7 @@ class Services:
 
 
 # The API clients, the settings schemas and the reconcile engine import singer-sdk and zeep: imported where used,
-# so `timesync:lock` and `timesync:unlock`, which run in every sync, start in a fraction of the time.
+# so `timesync:unlock`, which runs in every sync, starts in a fraction of the time.
 def _default_forecast() -> Any:
     from timesync.forecast.reader import ForecastReader
     from timesync.settings import FORECAST_CONNECTION_SETTINGS
@@ -322,7 +322,7 @@ def run_lock_group() -> None:
 @run_lock_group.command("acquire")
 @click.pass_context
 def run_lock_acquire(ctx: click.Context) -> None:
-    """Take the lock for the `meltano run` that invoked this (`timesync:lock`, the first task of job `sync`)."""
+    """Take the lock for the `meltano run` that invoked this, as the mapper does (for scripts around the sync)."""
     with _ledger(ctx) as ledger:
         try:
             note = run_lock.acquire(ledger, run_lock.Holder.meltano_parent())
