@@ -9,7 +9,7 @@ import pytest
 
 from timesync.adapters import ForecastAdapter, TimeLogAdapter
 from timesync.adapters.base import BadRecordError
-from timesync.model import Side, TimeEntry, hours_from_minutes, minutes_from_hours, parse_date
+from timesync.model import Side, TimeEntry, hours_from_minutes, minutes_from_hours, parse_date, to_json_ready
 
 MINUTES_IN_A_DAY = 1440
 
@@ -73,3 +73,16 @@ def test_a_record_missing_a_field_names_stream_key_and_field() -> None:
     with pytest.raises(BadRecordError, match=r"stream work, record work_unit_guid='g2': field 'employee_id'"):
         TimeLogAdapter().to_canonical("work", {"work_unit_guid": "g2", "task_id": 1, "project_id": 1,
                                                "date": "2026-01-01", "minutes": 5})
+
+
+def test_to_json_ready_converts_nested_values_and_keeps_scalars() -> None:
+    entry = TimeEntry(side=Side.FORECAST, id="1", project_id="2", person_id="3", task_id=None,
+                      date=dt.date(2026, 3, 1), minutes=5, updated_at=dt.datetime(2026, 3, 1, tzinfo=dt.UTC))
+    ready = to_json_ready({"entry": entry, "dates": (dt.date(2026, 3, 2),), "n": 1, "side": Side.TIMELOG})
+    assert ready == {"entry": {"side": "forecast", "id": "1", "project_id": "2", "person_id": "3", "task_id": None,
+                               "date": "2026-03-01", "minutes": 5, "note": "", "locked": False,
+                               "non_project": False, "task_name": None,
+                               "updated_at": "2026-03-01T00:00:00+00:00"},
+                     "dates": ["2026-03-02"], "n": 1, "side": "timelog"}
+    assert type(ready["side"]) is str
+    assert type(ready["entry"]["side"]) is str

@@ -69,7 +69,7 @@ class ReconcileMapper(InlineMapper):
             self._fail(str(exc))
         self.ledger = Ledger.open(self.config.get("ledger_url"))
         try:
-            # Job `sync` took the lock in `timesync:lock` already; this renews it, or guards a pipeline run alone.
+            # The first pipeline of job `sync` takes the lock for its `meltano run`; the second renews it.
             taken_over = run_lock.acquire(self.ledger, run_lock.Holder.meltano_parent())
         except run_lock.RunLockHeldError as exc:
             self.ledger.close()
