@@ -2,9 +2,8 @@
 
 "Cleanly" means: a non-zero exit, a message that says another run is in progress, no request that writes to
 either API, and no reconcile run recorded in the ledger by the second run. Its taps may read: the mapper, which
-holds the lock, starts together with them. The first run is held mid-way so the
-overlap is certain: by the crash hook, or by latency on every request (`latency_ms`), then it finishes and the
-result still converges.
+holds the lock, starts together with them. The first run is held mid-way so the overlap is certain: by the
+crash hook, or by latency on every request (`latency_ms`), then it finishes and the result still converges.
 
 Meltano's own guard (singer-meltano.md §9) refuses an EL block whose state id has a running job; job `sync`
 has two blocks, so the second run is started both while the first is in its first block and in its second.

@@ -90,7 +90,7 @@ def _land_in_timelog(entry: TimeEntry, twin_of: TwinLookup,
     base_f, base_t = (base or {}).get("forecast"), (base or {}).get("timelog")
     if base_f and base_t and base_f.get("task") is None and base_t.get("task") is not None:
         # Project time that came from (or went to) a TimeLog task: it stays on that task, prefix removed.
-        prefix = _note_prefix(base_f.get("note") or "", base_t.get("note") or "")
+        prefix = synced_note_prefix(base)
         note = entry.note[len(prefix):] if prefix and entry.note.startswith(prefix) else entry.note
         return base_t["task"], note, None
     assert entry.project_id is not None
@@ -130,7 +130,7 @@ def task_name_from_base(base: dict[str, Any], timelog_task: str | None) -> str |
     base_f, base_t = base.get("forecast"), base.get("timelog")
     if not base_f or not base_t or timelog_task is None or base_t.get("task") != timelog_task:
         return None
-    prefix = _note_prefix(base_f["note"], base_t["note"])
+    prefix = synced_note_prefix(base)
     head, _, tail = NOTE_TASK_PREFIX.partition("{name}")
     return prefix[len(head):-len(tail)] if prefix.startswith(head) and prefix.endswith(tail) else None
 
