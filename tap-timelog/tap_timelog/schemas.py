@@ -18,10 +18,12 @@ _NUMBER = th.NumberType
 _FLAG = th.BooleanType
 
 WORK = th.PropertiesList(
-    _p("work_unit_guid", _TEXT, "Work unit GUID (Reporting WorkUnitGuid = Transactional WorkUnit.GUID).",
+    _p("work_unit_guid", _TEXT, "The unit's GUID in the Transactional API (WorkUnit.GUID, the change log's "
+                                "WorkUnitGuid): one of the two Reporting GUIDs, as the guid_model setting says.",
        required=True),
     _p("work_unit_id", _ID, "Integer work unit id (Reporting WorkUnit@ID)."),
-    _p("time_registration_guid", _TEXT, "Reporting TimeRegistrationGuid."),
+    _p("time_registration_guid", _TEXT, "Reporting TimeRegistrationGuid, as Reporting lists it."),
+    _p("reporting_work_unit_guid", _TEXT, "Reporting WorkUnitGuid, as Reporting lists it."),
     _p("employee_id", _ID, "Integer EmployeeID of the person who registered."),
     _p("employee_initials", _TEXT, "Initials of that employee."),
     _p("user_id", _ID, "UserID of that employee (distinct from EmployeeID)."),

@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from singer_sdk import Stream
 
 from tap_timelog import schemas
-from timesync.timelog import Service, TimeLogError
+from timesync.timelog import Service, TimeLogConfigError, TimeLogError
 from timesync.timelog.client import ALL_IDS, ALL_STATUS
 from timesync.timelog.convert import parse_datetime, to_date, to_guid, to_site_local, to_utc_rfc3339
 from timesync.timelog.records import (
+    GuidModel,
     allocation_record,
     customer_record,
     department_record,
@@ -52,6 +53,10 @@ WORK_PAGE_SIZE = 500
 #: Changed registrations dated within one week are read with one date range (one call for a few days' rows);
 #: a range never spans more, so scattered edits do not pull in unrelated history.
 MAX_RANGE_DAYS = 7
+#: tap-timelog's `guid_model` setting: find out which Reporting GUID is the Transactional one (see `GuidModel`).
+AUTO_GUID_MODEL = "auto"
+#: State key next to the work bookmark: the GUID model found on this site, so it is found once.
+GUID_MODEL_STATE = "guid_model"
 #: Change-log windows end this far past "now", so a server clock slightly ahead of ours loses nothing.
 CLOCK_SKEW_ALLOWANCE = dt.timedelta(days=1)
 DELETED_ACTION = "Deleted"
@@ -65,6 +70,22 @@ READ_STARTED_AT = "read_started_at"
 CHANGE_LOG_CURSOR = "change_log"
 #: The most change-log entries a cursor remembers as read inside the overlap (about 70 bytes of state each).
 MAX_SEEN_ENTRIES = 5000
+
+
+def month_windows(first: dt.date, last: dt.date) -> list[tuple[dt.date, dt.date]]:
+    """Inclusive (first, last) ranges, one per calendar month, covering first..last.
+
+    A whole history is read a month at a time, as TimeLog advises for large syncs (its "Synchronizing data" guide:
+    full syncs in month batches), so no Reporting answer grows with the account's age.
+    """
+    windows = []
+    start = first
+    while start <= last:
+        next_month = (start.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+        end = min(next_month - dt.timedelta(days=1), last)
+        windows.append((start, end))
+        start = next_month
+    return windows
 
 
 def date_ranges(days: Iterable[dt.date], max_days: int = MAX_RANGE_DAYS) -> list[tuple[dt.date, dt.date]]:
@@ -379,7 +400,7 @@ class WorkStream(ChangeLogStream):
             if since is None:
                 first_day = self.start_date.date() if self.start_date else EARLIEST_WORK_DATE
                 self.logger.info("work: first run, reading registrations dated %s to %s", first_day, last_day)
-                yield from self._read([(first_day, last_day)], lambda _record: True)
+                yield from self._read_history(context, first_day, last_day, lambda _record: True)
             else:
                 first_day = (since - FALLBACK_WINDOW).date()
                 self.logger.warning(
@@ -388,36 +409,84 @@ class WorkStream(ChangeLogStream):
                     "and deletions before %s, cannot be seen.",
                     since.isoformat(), first_day, last_day, (started - CHANGE_LOG_RETENTION).date(),
                 )
-                yield from self._read([(first_day, last_day)], lambda record: self._modified_since(record, since))
+                yield from self._read_history(context, first_day, last_day,
+                                              lambda record: self._modified_since(record, since))
             self.save_cursor(context, cursor)
             return
         entries, cursor = self.changes_since(context, since, started)
         # Lines of registrations deleted since carry no date: work_deletions reports those.
         changed = {entry.guid: entry.date for entry in entries if entry.date is not None}
         self.logger.info("work: %d registrations changed since %s", len(changed), since.isoformat())
-        if changed:  # Reporting filters by registration date: keep only the registrations the change log named
-            yield from self._read(date_ranges(changed.values()), lambda record: record["work_unit_guid"] in changed)
+        for record in self._read(date_ranges(changed.values())):
+            # Reporting filters by registration date: keep only the units the change log named, by whichever of
+            # their two Reporting GUIDs is the change log's.
+            model = GuidModel.matching(record, changed)
+            if model is not None:
+                yield self._learned(context, model).keyed(record)
         self.save_cursor(context, cursor)
+
+    def _read_history(
+        self, context: Context | None, first: dt.date, last: dt.date, keep: Callable[[dict[str, Any]], bool]
+    ) -> Iterator[dict[str, Any]]:
+        """Every registration dated first..last, a month per Reporting read, keyed by its Transactional GUID."""
+        model = self._known_model(context)
+        for record in self._read(month_windows(first, last)):
+            model = model or self._learned(context, self._find_model(record))
+            keyed = model.keyed(record)
+            if keep(keyed):
+                yield keyed
+
+    def _known_model(self, context: Context | None) -> GuidModel | None:
+        """The GUID model the `guid_model` setting names, else the one found on an earlier run."""
+        setting = self.config.get("guid_model") or AUTO_GUID_MODEL
+        if setting != AUTO_GUID_MODEL:
+            return GuidModel(setting)
+        found = self.get_context_state(context).get(GUID_MODEL_STATE)
+        return GuidModel(found) if found else None
+
+    def _learned(self, context: Context | None, model: GuidModel) -> GuidModel:
+        """Note the model the site was seen to use; a site that contradicts the earlier finding stops the run,
+        since keying its units the other way would sync every one of them twice."""
+        known = self._known_model(context)
+        if known is not None and known is not model:
+            raise TimeLogConfigError(
+                f"TimeLog's change log names work units by their Reporting {model.record_field}, but guid_model is "
+                f"{known.value!r} (set, or found on an earlier run). Check with `timesync doctor --write-probe "
+                "TASK_ID` and set tap-timelog's guid_model to what it reports.")
+        self.get_context_state(context)[GUID_MODEL_STATE] = model.value
+        return model
+
+    def _find_model(self, record: dict[str, Any]) -> GuidModel:
+        """Which Reporting GUID of this unit the Transactional API uses: one GetEmployeeWork of its day, read-only."""
+        day = dt.datetime.combine(dt.date.fromisoformat(record["date"]), dt.time())
+        units = self.client.fetch(Service.PROJECT_MANAGEMENT, "GetEmployeeWork",
+                                  initials=record.get("employee_initials") or "", startDate=day, endDate=day)
+        model = GuidModel.matching(record, {to_guid(unit.get("GUID")) for unit in units})
+        if model is None:
+            raise TimeLogConfigError(
+                f"could not tell which Reporting GUID of work unit {record.get('work_unit_id')} the Transactional "
+                "API uses (GetEmployeeWork of its day has neither); run `timesync doctor --write-probe TASK_ID` "
+                "and set tap-timelog's guid_model (time_registration or work_unit) to what it reports")
+        self.logger.info("work: this TimeLog site's Transactional GUID is Reporting's %s", model.record_field)
+        return model
 
     @staticmethod
     def _modified_since(record: dict[str, Any], since: dt.datetime) -> bool:
         modified = parse_datetime(record["modified_at"], dt.UTC)
         return modified is not None and modified >= since
 
-    def _read(
-        self, ranges: list[tuple[dt.date, dt.date]], keep: Callable[[dict[str, Any]], bool]
-    ) -> Iterator[dict[str, Any]]:
-        """Reporting rows of registrations dated within `ranges`, as records, those `keep` accepts."""
+    def _read(self, ranges: list[tuple[dt.date, dt.date]]) -> Iterator[dict[str, Any]]:
+        """Reporting rows of registrations dated within `ranges`, as (not yet keyed) records."""
+        if not ranges:
+            return
         task_guids = self.client.task_guids()
         for first, last in ranges:
-            for record in self.client.reporting_paged(
+            yield from self.client.reporting_paged(
                 "GetWorkUnitsRawPaged", page_size=WORK_PAGE_SIZE,
                 workUnitID=ALL_IDS, employeeID=ALL_IDS, allocationID=ALL_IDS, taskID=ALL_IDS, projectID=ALL_IDS,
                 departmentID=ALL_IDS, startDate=first.isoformat(), endDate=last.isoformat(),
                 parse=lambda item: work_record(item, self.tz, task_guids),
-            ):
-                if keep(record):
-                    yield record
+            )
 
 
 class WorkDeletionsStream(ChangeLogStream):

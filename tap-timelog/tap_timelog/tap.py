@@ -8,9 +8,10 @@ from functools import cached_property
 from singer_sdk import Tap
 from singer_sdk import typing as th
 
-from tap_timelog.streams import DEFAULT_OVERLAP_SECONDS, STREAM_TYPES, TimeLogStream
+from tap_timelog.streams import AUTO_GUID_MODEL, DEFAULT_OVERLAP_SECONDS, STREAM_TYPES, TimeLogStream
 from timesync.settings import TIMELOG_CONNECTION_SETTINGS
 from timesync.timelog import TimeLogClient, TimeLogError, client_from_config
+from timesync.timelog.records import GuidModel
 
 if sys.version_info >= (3, 12):
     from typing import override
@@ -39,6 +40,13 @@ class TapTimeLog(Tap):
             description="Each incremental run (work, work_deletions, tasks) starts where the previous one began, "
                         "on the earlier of this machine's and TimeLog's clock, minus this many seconds, so a change "
                         "committed a moment late is still read. Records in the overlap are emitted again.",
+        ),
+        th.Property(
+            "guid_model", th.StringType, default=AUTO_GUID_MODEL,
+            allowed_values=[AUTO_GUID_MODEL, *(model.value for model in GuidModel)],
+            description="Which of the two GUIDs TimeLog's Reporting API lists for a work unit the Transactional API "
+                        "uses: time_registration, work_unit, or auto (find out from the site's own data, read-only, "
+                        "once). `timesync doctor --write-probe TASK_ID` tells for sure.",
         ),
         th.Property(
             "site_timezone", th.StringType, default=DEFAULT_SITE_TIMEZONE,

@@ -26,6 +26,9 @@ class TargetTimeLog(CommandTarget):
         *LEDGER_SETTINGS,
         th.Property("work_batch_size", th.IntegerType, default=DEFAULT_WORK_BATCH_SIZE,
                     description="Work units per InsertWork/UpdateWork/DeleteWork call."),
+        th.Property("additional_text", th.StringType,
+                    description="What the sync enters in TimeLog's additional text field where the site requires "
+                                "one (its time registration settings); Forecast has no such field."),
     ).to_dict()
 
     @cached_property
@@ -38,7 +41,8 @@ class TargetTimeLog(CommandTarget):
         """One writer per process, so employees, allocations and the external-key check are read once per run."""
         return TimeLogWriter(self.timelog, self.recorder,
                              system_name=self.config.get("external_system_name") or "Forecast",
-                             work_batch_size=int(self.config.get("work_batch_size") or DEFAULT_WORK_BATCH_SIZE))
+                             work_batch_size=int(self.config.get("work_batch_size") or DEFAULT_WORK_BATCH_SIZE),
+                             additional_text=self.config.get("additional_text"))
 
     def check_settings(self) -> None:
         """Build the client: missing settings, a domain without https:// or a bad site_timezone fail here."""

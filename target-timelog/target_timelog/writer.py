@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from timesync.adapters import TimeLogAdapter
-from timesync.adapters.timelog import APPROVED_STATUS_MIN
+from timesync.adapters.timelog import APPROVED_STATUS_MIN, work_description
 from timesync.ledger import Outcome, UnresolvedDependencyError
 from timesync.model import TimeEntry, minutes_from_hours, parse_date
 from timesync.reconcile.apply import OutcomeRecorder
@@ -41,6 +41,11 @@ WORK_GUID_NAMESPACE = uuid.UUID("5b0f3c1e-8a57-4c1e-9a0d-3f4e2b7d9c61")
 TASK_GUID_NAMESPACE = uuid.UUID("0c7d2f4a-6b1e-4d8f-8e3a-9f2b5c1d7e40")
 WORK_KINDS = (CommandKind.WORK_DELETE, CommandKind.WORK_UPDATE, CommandKind.WORK_CREATE)
 MOVE_REFUSED = "move: the delete half did not happen, so the create half waits"
+#: How a date renders for .NET's DateTime.MinValue, WCF's "no value".
+NET_MIN_DATE = "0001-"
+#: GetTimeRegistrationSettings.AdditionalTextFieldValidation (TimeLog.TLP.API.XML): 1 per task, 2 always.
+ADDITIONAL_TEXT_PER_TASK = 1
+ADDITIONAL_TEXT_ALWAYS = 2
 
 
 def is_lock_message(message: str | None) -> bool:
@@ -75,6 +80,9 @@ class WorkWrite:
     initials: str
     guid: str | None = None
     current: TimeEntry | None = None
+    #: The WorkUnit as the lease re-read it: what an UpdateWork sends back, changed only where the sync owns it.
+    current_item: Mapping[str, Any] | None = None
+    additional_text: str | None = None
 
 
 class TimeLogWriter:
@@ -85,12 +93,17 @@ class TimeLogWriter:
     """
 
     def __init__(self, client: TimeLogClient, recorder: OutcomeRecorder, *, system_name: str,
-                 work_batch_size: int = DEFAULT_WORK_BATCH_SIZE) -> None:
+                 work_batch_size: int = DEFAULT_WORK_BATCH_SIZE, additional_text: str | None = None) -> None:
         self.client, self.recorder = client, recorder
         self.system_name, self.work_batch_size = system_name, work_batch_size
+        self.additional_text = additional_text
+        self._registration_settings: Mapping[str, Any] | None = None
+        self._text_required_on: dict[int, bool] = {}
+        self._unit_items: dict[str, Mapping[str, Any]] = {}
         self.adapter = TimeLogAdapter()
         self._initials: dict[int, str] | None = None
         self._allocated: dict[str, set[int]] = {}
+        self._projects: dict[int, tuple[dt.date, dt.date]] = {}
         self._keys_verified = False
 
     def _batch(self, operation: str, /, **params: Any) -> list[BatchItemResult]:
@@ -188,10 +201,17 @@ class TimeLogWriter:
             items = self.client.fetch(Service.PROJECT_MANAGEMENT, "GetTaskByExternalKey", key=external_key,
                                       systemName=self.system_name)
         except TimeLogApiError as exc:
-            if exc.state == "Invalid":  # TimeLog answers a lookup that finds nothing as Invalid
+            if exc.state == "Invalid":  # TimeLog answers a lookup that finds nothing as Invalid (docs/assumptions.md)
                 return None
             raise
         return items[0] if items else None
+
+    def task_by_id(self, task_id: int) -> dict[str, Any]:
+        """The whole task, external keys loaded: what an UpdateTask must send back."""
+        found = self.client.fetch(Service.PROJECT_MANAGEMENT, "GetTaskByID", taskID=task_id, loadExternalKeys=True)
+        if not found:
+            raise ItemRefusedError(f"TimeLog task {task_id} no longer exists")
+        return found[0]
 
     def _task(self, command: dict[str, Any]) -> None:
         key = command.get("external_key") or command["source_id"]
@@ -217,11 +237,11 @@ class TimeLogWriter:
         """The task by its external key, else by the twin id the ledger holds (a task whose key was removed)."""
         existing = self.find_task(key)
         if existing is None and command.get("twin_id"):
-            found = self.client.fetch(Service.PROJECT_MANAGEMENT, "GetTaskByID", taskID=int(command["twin_id"]),
-                                      loadExternalKeys=True)
-            if not found:
-                raise ItemRefusedError(f"TimeLog task {command['twin_id']} (Forecast task {key}) no longer exists")
-            existing = found[0]
+            try:
+                existing = self.task_by_id(int(command["twin_id"]))
+            except ItemRefusedError:
+                raise ItemRefusedError(f"TimeLog task {command['twin_id']} (Forecast task {key}) no longer exists") \
+                    from None
         return existing
 
     def _verify_external_keys(self, key: str) -> None:
@@ -240,14 +260,13 @@ class TimeLogWriter:
         """The new task's TaskID; or, when TimeLog refused it because a task with our GUID or external key exists
         (a retried call whose first attempt had succeeded, or a ledger that lost the pair), that task."""
         native = command["native"]
-        guid = str(uuid.uuid5(TASK_GUID_NAMESPACE, f"{self.system_name}/{key}"))
-        task = self._task_contract(native, key, guid=guid)
+        project_id = int(native["project_id"])
+        task = self._new_task(native, key, project_id)
         parent = native.get("parent_task_id")
         if parent:
-            [result] = self._batch("CreateSubTask", task=task, parentTaskId=int(parent),
-                                         projectID=int(native["project_id"]))
+            [result] = self._batch("CreateSubTask", task=task, parentTaskId=int(parent), projectID=project_id)
         else:
-            [result] = self._batch("CreateTask", task=task, projectID=int(native["project_id"]))
+            [result] = self._batch("CreateTask", task=task, projectID=project_id)
         if result.ok and result.item:
             return int(result.item["TaskID"])
         existing = self.find_task(key)
@@ -256,29 +275,66 @@ class TimeLogWriter:
         raise ItemRefusedError(f"{'CreateSubTask' if parent else 'CreateTask'} for Forecast task {key}: "
                                f"{result.message}")
 
-    def _update_task(self, existing: dict[str, Any], command: dict[str, Any], key: str) -> None:
-        task = self._task_contract(command["native"], key, guid=existing["ID"], existing=existing)
-        [result] = self._batch("UpdateTask", task=task, projectID=int(command["native"]["project_id"]))
-        if not result.ok:
-            raise ItemRefusedError(f"UpdateTask {existing['TaskID']} (Forecast task {key}): {result.message}")
+    def _new_task(self, native: Mapping[str, Any], key: str, project_id: int) -> dict[str, Any]:
+        """A whole Task for CreateTask: what TimeLog's SDK sample sets (an active state, start and end dates; the
+        project's dates where the Forecast task has none), our external key, and a GUID derived from it."""
+        project_start, project_end = self._project_dates(project_id)
+        start = parse_date(native["start_date"]) if native.get("start_date") else project_start
+        end = parse_date(native["end_date"]) if native.get("end_date") else max(project_end, start)
+        return {
+            "Action": "Created", "IsCustomFieldsLoaded": False, "IsExternalKeysLoaded": True,
+            "ExternalKeys": {"ExternalSystemContext": [self._our_key(key)]},
+            "ID": str(uuid.uuid5(TASK_GUID_NAMESPACE, f"{self.system_name}/{key}")), "Name": native["name"],
+            "No": "", "Description": "", "BudgetHours": _hours(native.get("budget_hours")) or 0.0,
+            "StartDate": _midnight(start), "EndDate": _midnight(max(end, start)), "ProjectSubContractID": 0,
+            "State": {"IsActive": True},
+        }
 
-    def _task_contract(self, native: Mapping[str, Any], key: str, *, guid: str,
-                       existing: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """A Task for CreateTask/CreateSubTask/UpdateTask: our fields, our external key, existing keys kept."""
-        keys = [{"SystemName": k["SystemName"], "ExternalID": k["ExternalID"]}
-                for k in _external_keys(existing or {}) if k.get("SystemName") != self.system_name]
-        keys.append({"SystemName": self.system_name, "ExternalID": key})
-        task: dict[str, Any] = {"ID": guid, "Name": native["name"], "ProjectSubContractID": 0,
-                                "ExternalKeys": {"ExternalSystemContext": keys}}
-        if existing is not None:
-            task["TaskID"] = int(existing["TaskID"])
+    def _project_dates(self, project_id: int) -> tuple[dt.date, dt.date]:
+        """A project's start and end dates (read once per run), for tasks that have none in Forecast."""
+        if project_id not in self._projects:
+            found = self.client.fetch(Service.PROJECT_MANAGEMENT, "GetProjectByID", projectID=project_id,
+                                      loadExternalKeys=False)
+            if not found:
+                raise ItemRefusedError(f"TimeLog has no project {project_id}; check the projects in links.yml")
+            start, end = to_date(found[0].get("StartDate")), to_date(found[0].get("EndDate"))
+            if not start or start.startswith(NET_MIN_DATE):
+                raise ItemRefusedError(f"TimeLog project {project_id} has no start date, and the Forecast task none "
+                                       "either; give the task dates in Forecast or the project dates in TimeLog")
+            first = parse_date(start)
+            last = parse_date(end) if end and not end.startswith(NET_MIN_DATE) else first
+            self._projects[project_id] = (first, max(first, last))
+        return self._projects[project_id]
+
+    def _update_task(self, existing: dict[str, Any], command: dict[str, Any], key: str) -> None:
+        """UpdateTask with the whole task as TimeLog holds it, changed only where the sync owns it.
+
+        WCF gives every member a request leaves out its default, so a partial Task would clear the number, the
+        description, the state and other systems' external keys: the task is re-read with its keys and sent back.
+        """
+        current = existing if existing.get("IsExternalKeysLoaded") else self.task_by_id(int(existing["TaskID"]))
+        native = command["native"]
+        task = dict(current)
+        task["Name"] = native["name"]
         if native.get("start_date"):
             task["StartDate"] = _midnight(native["start_date"])
         if native.get("end_date"):
             task["EndDate"] = _midnight(native["end_date"])
+        if isinstance(task.get("StartDate"), dt.datetime) and isinstance(task.get("EndDate"), dt.datetime):
+            task["EndDate"] = max(task["EndDate"], task["StartDate"])
         if native.get("budget_hours") is not None:
             task["BudgetHours"] = _hours(native["budget_hours"])
-        return task
+        others = [k for k in _external_keys(current) if (k.get("SystemName") or "").lower() != self.system_name.lower()]
+        task["ExternalKeys"] = {"ExternalSystemContext": [*others, self._our_key(key)]}
+        task["IsExternalKeysLoaded"] = True
+        header = (current.get("Details") or {}).get("ProjectHeader") or {}
+        project_id = int(header.get("ID") or native["project_id"])
+        [result] = self._batch("UpdateTask", task=task, projectID=project_id)
+        if not result.ok:
+            raise ItemRefusedError(f"UpdateTask {current['TaskID']} (Forecast task {key}): {result.message}")
+
+    def _our_key(self, key: str) -> dict[str, Any]:
+        return {"SystemName": self.system_name, "ExternalID": key}
 
     # -- work -------------------------------------------------------------------------------------------------
 
@@ -291,7 +347,8 @@ class TimeLogWriter:
                 self._refused(command, exc)
         self._lease_check(writes[CommandKind.WORK_DELETE] + writes[CommandKind.WORK_UPDATE])
         self._run_batches("DeleteWork", [w for w in writes[CommandKind.WORK_DELETE] if w.guid])
-        self._run_batches("UpdateWork", self._allocated_for([w for w in writes[CommandKind.WORK_UPDATE] if w.guid]))
+        updates = self._with_additional_text([w for w in writes[CommandKind.WORK_UPDATE] if w.guid])
+        self._run_batches("UpdateWork", self._allocated_for(updates))
         self._insert(writes[CommandKind.WORK_CREATE])
 
     def _prepare(self, command: dict[str, Any]) -> WorkWrite:
@@ -334,6 +391,7 @@ class TimeLogWriter:
         verdict = check_lease(command, current)
         if verdict.write:
             write.guid, write.current = (current.id if current else write.guid), current
+            write.current_item = self._unit_items.get(current.id) if current else None
             return
         write.guid = None
         self.recorder.outcome(command, verdict.outcome, current=verdict.current, message=verdict.reason)
@@ -361,7 +419,8 @@ class TimeLogWriter:
             write.guid = self.work_guid(write.command)
             pending.append(write)
         self._adopt([w for w in pending if w.command.get("lookup_first")])
-        self._run_batches("InsertWork", self._allocated_for([w for w in pending if w.guid]))
+        inserts = self._with_additional_text([w for w in pending if w.guid])
+        self._run_batches("InsertWork", self._allocated_for(inserts))
 
     def work_guid(self, command: Mapping[str, Any]) -> str:
         """The GUID of the unit a create makes: the same for a retry of the same create, new for new content."""
@@ -400,8 +459,13 @@ class TimeLogWriter:
             return {}
         items = self.client.fetch(Service.PROJECT_MANAGEMENT, "GetEmployeeWork", initials=initials,
                                   startDate=_midnight(first), endDate=_midnight(last))
-        entries = (self.unit_entry(item) for item in items)
-        return {entry.id: entry for entry in entries if entry is not None}
+        units = {}
+        for item in items:
+            entry = self.unit_entry(item)
+            if entry is not None:
+                units[entry.id] = entry
+                self._unit_items[entry.id] = item
+        return units
 
     def unit_entry(self, unit: Mapping[str, Any]) -> TimeEntry | None:
         """A WorkUnit as a canonical entry, through the TimeLog adapter (as the tap's `work` record would be)."""
@@ -420,12 +484,74 @@ class TimeLogWriter:
         return entry
 
     def _work_unit(self, write: WorkWrite) -> dict[str, Any]:
+        """The WorkUnit to send: for an update, the unit as TimeLog holds it with the sync's fields changed.
+
+        WCF gives every member a request leaves out its default, so UpdateWork with only the sync's fields would
+        clear the additional text, the billable duration and the meeting flag: the re-read unit goes back whole.
+        A billable duration that equalled the duration follows it (the unit stays fully billable); one that a
+        person set apart is kept.
+        """
         native = write.command["native"]
         start = _midnight(native["date"])
         duration = minutes_to_duration(int(native["minutes"]))
-        return {"GUID": write.guid, "TaskID": int(native["task_id"]), "EmployeeInitials": write.initials,
-                "Duration": duration, "StartDateTime": start, "EndDateTime": start + duration,
-                "Description": native.get("note") or ""}
+        unit: dict[str, Any] = dict(write.current_item or {})
+        if unit.get("BillableDuration") is not None and unit.get("BillableDuration") == unit.get("Duration"):
+            unit["BillableDuration"] = duration
+        unit.update({"GUID": write.guid, "TaskID": int(native["task_id"]), "EmployeeInitials": write.initials,
+                     "Duration": duration, "StartDateTime": start, "EndDateTime": start + duration,
+                     "Description": work_description(native.get("note"))})
+        if write.additional_text:
+            unit["AdditionalText"] = write.additional_text
+        return unit
+
+    # -- the site's time registration settings -----------------------------------------------------------------
+
+    def _with_additional_text(self, writes: list[WorkWrite]) -> list[WorkWrite]:
+        """The writes that can carry the additional text the site requires; the others are recorded as failed.
+
+        TimeLog's GetTimeRegistrationSettings says whether a registration needs one: AdditionalTextFieldValidation
+        0 never, 1 where the task's AdditionalTextIsRequired, 2 always. Forecast has no such field, so the
+        `additional_text` setting supplies it; a unit that already has one keeps its own.
+        """
+        ready = []
+        for write in writes:
+            current = (write.current_item or {}).get("AdditionalText")
+            try:
+                if not current and self._text_required(int(write.command["native"]["task_id"])):
+                    if not self.additional_text:
+                        raise ItemRefusedError(
+                            f"TimeLog requires an additional text on task {write.command['native']['task_id']} "
+                            "(its time registration settings); set target-timelog's additional_text "
+                            "(TARGET_TIMELOG_ADDITIONAL_TEXT) to the text the sync should enter")
+                    write.additional_text = self.additional_text
+            except (ItemRefusedError, TimeLogApiError) as exc:
+                self._refused(write.command, exc)
+                continue
+            ready.append(write)
+        return ready
+
+    def _text_required(self, task_id: int) -> bool:
+        validation = int(self.registration_settings().get("AdditionalTextFieldValidation") or 0)
+        if validation == ADDITIONAL_TEXT_ALWAYS:
+            return True
+        if validation != ADDITIONAL_TEXT_PER_TASK:
+            return False
+        if task_id not in self._text_required_on:
+            self._text_required_on[task_id] = bool(self.task_by_id(task_id).get("AdditionalTextIsRequired"))
+        return self._text_required_on[task_id]
+
+    def registration_settings(self) -> Mapping[str, Any]:
+        """SecurityService.GetTimeRegistrationSettings, read once per run. A site that refuses to tell is taken
+        as not validating: TimeLog then refuses the items that lack a text, one by one, saying why."""
+        if self._registration_settings is None:
+            try:
+                found = self.client.fetch(Service.SECURITY, "GetTimeRegistrationSettings")
+            except (TimeLogApiError, TimeLogConfigError) as exc:  # refused, or not in this site's WSDL
+                logger.warning("could not read TimeLog's time registration settings (%s); assuming no additional "
+                               "text is required", exc)
+                found = []
+            self._registration_settings = found[0] if found else {}
+        return self._registration_settings
 
     def _run_batches(self, operation: str, writes: list[WorkWrite]) -> None:
         """InsertWork/UpdateWork/DeleteWork in calls of ``work_batch_size`` units; each item's result recorded."""

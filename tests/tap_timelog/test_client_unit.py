@@ -120,10 +120,31 @@ def test_settings_repr_hides_secrets() -> None:
 
 
 def test_xml_parsing_is_hardened(client: TimeLogClient) -> None:
-    """DTDs, entities and external references are refused, huge trees are not allowed."""
+    """DTDs and entities are refused, huge trees are not allowed."""
     settings = client._zeep_settings
-    assert (settings.forbid_dtd, settings.forbid_entities, settings.forbid_external) == (True, True, True)
+    assert (settings.forbid_dtd, settings.forbid_entities) == (True, True)
     assert settings.xml_huge_tree is False
+
+
+@pytest.mark.parametrize("url", [
+    "file:///etc/passwd",
+    "/etc/passwd",
+    "https://evil.example.com/other-account/WebServices/x.svc?xsd=xsd0",
+    "https://app8.timelog.com/other-account/WebServices/x.svc?xsd=xsd0",
+])
+def test_a_wsdl_cannot_make_the_client_read_outside_the_account(client: TimeLogClient, url: str) -> None:
+    """WSDL imports are followed only under the configured account; a local file or another account is refused."""
+    with pytest.raises(MalformedResponseError, match="outside the TimeLog account"):
+        client._transport.on_site(url)
+
+
+def test_wsdl_imports_are_read_from_the_configured_site(client: TimeLogClient) -> None:
+    """WCF names its parts with the host it believes it has (an internal name behind a proxy): the configured one is
+    used, with the part's path and query."""
+    base = client.settings.base_url
+    account_path = base.split("://", 1)[1].split("/", 1)[1]
+    url = f"http://internal-node-7/{account_path}/WebServices/ProjectManagement/V1_8/X.svc?xsd=xsd3"
+    assert client._transport.on_site(url) == f"{base}/WebServices/ProjectManagement/V1_8/X.svc?xsd=xsd3"
 
 
 def test_an_entity_expansion_answer_is_malformed_not_parsed(client: TimeLogClient) -> None:

@@ -276,6 +276,8 @@ class SyncMachine(RuleBasedStateMachine):
 
     def _twins_equal(self, reg: dict[str, Any], work: dict[str, Any]) -> bool:
         """Same person, date, minutes, task and note, by the rules of docs (not by the sync's own code)."""
+        # README, tricky cases: TimeLog refuses an empty description, so an empty Forecast note is "-" there.
+        work = {**work, "note": "" if work["note"] == "-" else work["note"]}
         task = self.world.timelog.tasks[work["task_id"]]
         keys = {k["external_id"] for k in task["external_keys"]}
         same = (PERSON_LINKS.get(reg["person"]) == work["employee_id"] and reg["date"] == work["date"]

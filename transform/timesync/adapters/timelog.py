@@ -22,6 +22,19 @@ from timesync.model import (
 
 # TimeLog ApprovedStatus: 10 and above is approved (or further), and closed to edits.
 APPROVED_STATUS_MIN = 10
+#: What an empty note is in TimeLog. InsertWork and UpdateWork require a Description (TimeLog's InsertWork
+#: sample and API docs), Forecast allows none: an empty note goes in as this, and comes back out as empty.
+EMPTY_NOTE = "-"
+
+
+def work_description(note: str | None) -> str:
+    """A canonical note as a TimeLog work Description, which may not be empty."""
+    return note or EMPTY_NOTE
+
+
+def note_of(description: str | None) -> str:
+    """A TimeLog work Description as a canonical note: the stand-in for an empty note is empty again."""
+    return "" if description in (None, EMPTY_NOTE) else description
 
 
 class TimeLogAdapter:
@@ -56,7 +69,7 @@ class TimeLogAdapter:
             task_id=shared_id(require(stream, record, "task_id", key)),
             date=parse_date(require(stream, record, "date", key)),
             minutes=int(minutes),
-            note=record.get("note") or "",
+            note=note_of(record.get("note")),
             locked=int(record.get("approval_status") or 0) >= APPROVED_STATUS_MIN,
             task_name=record.get("task_name"),
             updated_at=parse_timestamp(record.get("modified_at")),
@@ -99,7 +112,7 @@ class TimeLogAdapter:
             "date": entry.date.isoformat(),
             "minutes": entry.minutes,
             "hours": str(hours_from_minutes(entry.minutes)),
-            "note": entry.note,
+            "note": work_description(entry.note),
         }
 
     def task_payload(self, task: Task) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
 
 import backoff
 import requests
@@ -62,6 +63,7 @@ TOKEN_REFRESH_MARGIN = dt.timedelta(minutes=1)
 TOKEN_REFRESH_MARGIN_SHARE = 0.1
 #: The token type lives in this namespace in every service except SecurityService (which uses v1_2).
 TOKEN_NAMESPACE = "http://www.timelog.com/api/tlp/v1_3"
+SECURITY_TOKEN_NAMESPACE = "http://www.timelog.com/api/tlp/v1_2"
 EXPIRED_MARKER = "expired"
 TOKEN_FIELDS = ("Initials", "Expires", "Hash")
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -91,10 +93,9 @@ class Service(StrEnum):
     REPORTING = "service.asmx"
 
     @property
-    def wsdl_query(self) -> str:
-        """WCF's `?singleWsdl` inlines the `?wsdl=wsdl0`/`?xsd=xsdN` parts that `forbid_external` would refuse to
-        fetch; the ASMX Reporting `?wsdl` is a single document already."""
-        return "wsdl" if self is Service.REPORTING else "singleWsdl"
+    def token_namespace(self) -> str:
+        """Where this service's `SecurityToken` type lives (TimeLog's docs: v1_2 in SecurityService, else v1_3)."""
+        return SECURITY_TOKEN_NAMESPACE if self is Service.SECURITY else TOKEN_NAMESPACE
 
 
 def default_wsdl_cache_path() -> Path:
@@ -221,13 +222,33 @@ logging.getLogger("zeep.xsd.types.simple").addFilter(_wrong_value_types)
 class SafeTransport(Transport):
     """A zeep Transport that never logs a message body (GetToken echoes the password) and classifies statuses.
 
-    It also notes how far the server's clock is behind ours (`server_lag`), from each answer's `Date` header.
+    It also notes how far the server's clock is behind ours (`server_lag`), from each answer's `Date` header,
+    and loads WSDL parts only from the configured site (`on_site`).
     """
 
-    def __init__(self, *, session: requests.Session, cache: SqliteCache | None, timeout: tuple[float, float]) -> None:
+    def __init__(self, *, session: requests.Session, cache: SqliteCache | None, timeout: tuple[float, float],
+                 site_url: str) -> None:
         super().__init__(cache=cache, timeout=WSDL_LOAD_TIMEOUT_SECONDS, operation_timeout=timeout, session=session)
         self.logger = logger
         self.server_lag = dt.timedelta(0)
+        self._site = urlsplit(site_url)
+
+    def load(self, url: str) -> bytes:
+        """A WSDL document or one of its imported parts, always from the configured site."""
+        return super().load(self.on_site(url))
+
+    def on_site(self, url: str) -> str:
+        """`url` moved onto the configured site, or an error when it points outside the account.
+
+        WCF's `?wsdl` imports its parts (`?wsdl=wsdl0`, `?xsd=xsdN`) by absolute URL, written with the host the
+        server believes it has (TimeLog's archived WSDLs name `app8.timelog.com/610patchreference`); behind a
+        proxy that can be an internal name. Only the path and query are kept, and only under `/<account>/`: a
+        WSDL can never make the client read another host or a local file.
+        """
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.path.startswith(f"{self._site.path}/"):
+            raise MalformedResponseError("WSDL", f"an import outside the TimeLog account: {url}")
+        return urlunsplit((self._site.scheme, self._site.netloc, parts.path, parts.query, ""))
 
     def post(self, address: str, message: bytes | str, headers: dict[str, str]) -> requests.Response:
         """POST without logging the body; 429/5xx without a SOAP Fault and 401/403 become `_HTTPStatusError`."""
@@ -275,10 +296,13 @@ class TimeLogClient:
         self.plugins = list(plugins)
         self._cache = self._open_cache()
         self._transport = SafeTransport(
-            session=self.session, cache=self._cache, timeout=(settings.connect_timeout, settings.read_timeout)
+            session=self.session, cache=self._cache, timeout=(settings.connect_timeout, settings.read_timeout),
+            site_url=settings.base_url,
         )
+        # No DTDs and no entities, ever. WSDL imports are followed (WCF's `?wsdl` is several documents), but only
+        # on the configured site: `SafeTransport.on_site` checks every URL zeep loads.
         self._zeep_settings = zeep.Settings(
-            strict=True, xml_huge_tree=False, forbid_dtd=True, forbid_entities=True, forbid_external=True
+            strict=True, xml_huge_tree=False, forbid_dtd=True, forbid_entities=True, forbid_external=False
         )
         self._clients: dict[Service, zeep.Client] = {}
         self._proxies: dict[Service, ServiceProxy] = {}
@@ -312,9 +336,13 @@ class TimeLogClient:
         return f"{self.settings.base_url}/{service.value}"
 
     def zeep_client(self, service: Service) -> zeep.Client:
-        """The zeep Client of a service, loading its WSDL from the server itself (cached) on first use."""
+        """The zeep Client of a service, loading its WSDL from the server itself (cached) on first use.
+
+        `?wsdl` is what TimeLog documents and every WCF version serves (with its parts imported); `?singleWsdl`
+        exists only from .NET 4.5 on, so it is not relied upon.
+        """
         if service not in self._clients:
-            client = self._load_wsdl(f"{self.url(service)}?{service.wsdl_query}")
+            client = self._load_wsdl(f"{self.url(service)}?wsdl")
             ports = [port for svc in client.wsdl.services.values() for port in svc.ports.values()]
             binding = next((p.binding for p in ports if isinstance(p.binding, Soap11Binding)), None)
             if binding is None:
@@ -557,7 +585,7 @@ class TimeLogClient:
         now = dt.datetime.now(dt.UTC)
         if self._token is None or (self._token_refresh_at is not None and now >= self._token_refresh_at):
             self._refresh_token(now)
-        token_type = self.zeep_client(service).get_type(f"{{{TOKEN_NAMESPACE}}}SecurityToken")
+        token_type = self.zeep_client(service).get_type(f"{{{service.token_namespace}}}SecurityToken")
         return token_type(**self._token)
 
     def _refresh_token(self, now: dt.datetime) -> None:

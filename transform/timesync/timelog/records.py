@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Container, Mapping
+from enum import StrEnum
 from typing import Any
 
 from timesync.timelog.convert import (
@@ -37,14 +38,47 @@ def _positive(value: Any) -> int | None:
     return number or None
 
 
+class GuidModel(StrEnum):
+    """Which of a Reporting work row's two GUIDs the Transactional API uses for the unit.
+
+    Reporting lists a `TimeRegistrationGuid` and a `WorkUnitGuid` for every unit, and TimeLog's sample shows them
+    different; no source says which one InsertWork, GetEmployeeWork and the work change log carry
+    (docs/assumptions.md). Everything the sync pairs is keyed by the Transactional one.
+    """
+
+    TIME_REGISTRATION = "time_registration"
+    WORK_UNIT = "work_unit"
+
+    @property
+    def record_field(self) -> str:
+        """The `work` record field (as Reporting lists it) that holds the Transactional GUID under this model."""
+        return "time_registration_guid" if self is GuidModel.TIME_REGISTRATION else "reporting_work_unit_guid"
+
+    def keyed(self, record: dict[str, Any]) -> dict[str, Any]:
+        """`record` with `work_unit_guid`, its key, set to the Transactional GUID."""
+        guid = record.get(self.record_field)
+        if guid is None:
+            raise ValueError(f"work unit {record.get('work_unit_id')} without {self.record_field}")
+        record["work_unit_guid"] = guid
+        return record
+
+    @classmethod
+    def matching(cls, record: Mapping[str, Any], transactional_guids: Container[str | None]) -> GuidModel | None:
+        """The model under which this record's unit is one of `transactional_guids`, or None."""
+        return next((model for model in cls if record.get(model.record_field) in transactional_guids), None)
+
+
 def work_record(item: Item, tz: dt.tzinfo, task_guids: Mapping[int, str]) -> dict[str, Any]:
-    """A Reporting `tlp:WorkUnit` as a `work` record; `task_guids` maps TaskID to the task's GUID."""
-    require("WorkUnitGuid", "EmployeeID", "TaskID", "Date", "RegHours", "LastModifiedAt")(item)
+    """A Reporting `tlp:WorkUnit` as a `work` record, not yet keyed: `GuidModel.keyed` sets `work_unit_guid`.
+    `task_guids` maps TaskID to the task's GUID."""
+    # Both GUIDs are required elements of GetWorkUnitsRaw.xsd; a row without one is malformed (and retried).
+    require("TimeRegistrationGuid", "WorkUnitGuid", "EmployeeID", "TaskID", "Date", "RegHours", "LastModifiedAt")(item)
     task_id = to_int(item.get("TaskID"))
     return {
-        "work_unit_guid": to_guid(item.get("WorkUnitGuid")),
+        "work_unit_guid": None,
         "work_unit_id": to_int(item.get("ID")),
         "time_registration_guid": to_guid(item.get("TimeRegistrationGuid")),
+        "reporting_work_unit_guid": to_guid(item.get("WorkUnitGuid")),
         "employee_id": to_int(item.get("EmployeeID")),
         "employee_initials": item.get("EmployeeInitials"),
         "user_id": _positive(item.get("UserID")),
