@@ -36,6 +36,11 @@ class Adapter(Protocol):
         """The target-native payload that creates or updates ``task`` (only TimeLog receives tasks)."""
         ...
 
+    def observed_facts(self, stream: str, record: Mapping[str, Any]) -> Mapping[str, str]:
+        """Facts about the tool's account that this record shows (name -> value); the mapper checks them against
+        what the ledger recorded, so a run that reads the account differently than before stops."""
+        ...
+
 
 def require(stream: str, record: Mapping[str, Any], field: str, key: str) -> Any:
     """A required field of a tap record, or a BadRecordError naming the stream, the record key and the field."""

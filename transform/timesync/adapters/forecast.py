@@ -49,6 +49,10 @@ class ForecastAdapter:
     # Forecast's PUT changes only time_registered, date and notes; anything else is delete + create.
     immutable_entry_fields: ClassVar[frozenset[str]] = frozenset({"person", "task", "project"})
 
+    def observed_facts(self, stream: str, record: Mapping[str, Any]) -> Mapping[str, str]:
+        """Forecast records show no fact the sync must keep relying on."""
+        return {}
+
     def to_canonical(self, stream: str, record: Mapping[str, Any]) -> list[CanonicalRecord]:
         """Canonical records for one tap-forecast record."""
         reader = getattr(self, f"_read_{stream}", None)

@@ -27,6 +27,12 @@ APPROVED_STATUS_MIN = 10
 EMPTY_NOTE = "-"
 
 
+#: The ledger fact naming which Reporting GUID of a work unit is the Transactional one (`GuidModel` values).
+GUID_MODEL_FACT = "timelog.guid_model"
+#: The `work` record fields holding a unit's two Reporting GUIDs, and the model each one's being the key means.
+_REPORTING_GUID_MODELS = (("time_registration_guid", "time_registration"), ("reporting_work_unit_guid", "work_unit"))
+
+
 def work_description(note: str | None) -> str:
     """A canonical note as a TimeLog work Description, which may not be empty."""
     return note or EMPTY_NOTE
@@ -101,6 +107,14 @@ class TimeLogAdapter:
     def _read_projects(self, stream: str, record: Mapping[str, Any]) -> list[CanonicalRecord]:
         return [Project(Side.TIMELOG, str(require(stream, record, "project_id", "project_id")),
                         record.get("name") or "", id_text(record.get("no")), bool(record.get("is_active", True)))]
+
+    def observed_facts(self, stream: str, record: Mapping[str, Any]) -> Mapping[str, str]:
+        """A `work` record keyed by one of its two (different) Reporting GUIDs shows the site's GUID model."""
+        if stream != "work" or record.get("time_registration_guid") == record.get("reporting_work_unit_guid"):
+            return {}
+        key = record.get("work_unit_guid")
+        model = next((model for field, model in _REPORTING_GUID_MODELS if key and record.get(field) == key), None)
+        return {GUID_MODEL_FACT: model} if model else {}
 
     def entry_payload(self, entry: TimeEntry, *, update: bool) -> dict[str, Any]:
         """A WorkUnit: minutes are authoritative; hours are the exact decimal for APIs that want hours."""

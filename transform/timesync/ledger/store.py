@@ -18,14 +18,14 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from timesync.ledger.tables import LinkRow, PairKind, PairRow, PairState, RunItemRow, RunRow, RunStatus
+from timesync.ledger.tables import FactRow, LinkRow, PairKind, PairRow, PairState, RunItemRow, RunRow, RunStatus
 from timesync.links import Links
 from timesync.model import Direction, Side
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 #: The newest migration. A ledger already there opens without importing Alembic (about half a second of start-up
 #: for every tap, mapper and target process); tests/transform check this matches Alembic's head.
-SCHEMA_HEAD_REVISION = "0002"
+SCHEMA_HEAD_REVISION = "0003"
 # The tap, mapper and target of a pipeline open the ledger at once; writers wait for each other this long.
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # Any constant works; it only has to be the same in every process that migrates a Postgres ledger.
@@ -332,6 +332,18 @@ class Ledger:
         with self._reading() as session:
             rows = session.scalars(select(LinkRow).order_by(LinkRow.kind, LinkRow.id))
             return [(row.kind, row.forecast_id, row.timelog_id) for row in rows]
+
+    # -- facts ---------------------------------------------------------------------------------------------
+
+    def facts(self) -> dict[str, tuple[str, str]]:
+        """Every recorded fact: name -> (value, who found it out)."""
+        with self._reading() as session:
+            return {row.name: (row.value, row.source) for row in session.scalars(select(FactRow))}
+
+    def record_fact(self, name: str, value: str, source: str) -> None:
+        """Record (or replace) a fact about the accounts."""
+        with self._session() as session:
+            session.merge(FactRow(name=name, value=value, source=source, recorded_at=_now()))
 
     # -- runs ----------------------------------------------------------------------------------------------
 

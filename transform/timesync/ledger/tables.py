@@ -135,3 +135,13 @@ class DirectoryRow(Base):
     native_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str | None] = mapped_column(Text, nullable=True)
     seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class FactRow(Base):
+    """Something the sync found out about the accounts and relies on from then on (e.g. the site's GUID model)."""
+
+    __tablename__ = "facts"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(Text)  # who found it out: "timesync doctor --write-probe", "sync run 12"
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

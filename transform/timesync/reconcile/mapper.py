@@ -15,6 +15,7 @@ from timesync.model import Direction, Side
 from timesync.progress import Progress
 from timesync.reconcile.commands import COMMAND_KEY, COMMAND_SCHEMA, COMMAND_STREAM
 from timesync.reconcile.engine import FloodGuardError, Reconciler
+from timesync.reconcile.facts import FactGuard, FactMismatchError
 from timesync.reconcile.report import plan_lines, plan_summary
 from timesync.settings import LEDGER_SETTINGS
 
@@ -77,6 +78,7 @@ class ReconcileMapper(InlineMapper):
         if taken_over:
             self.logger.warning("%s", taken_over)
         self.dry_run = bool(self.config.get("dry_run"))
+        self.facts = FactGuard(self.ledger)
         self.reconciler: Reconciler | None = None
         self.stream_sides: dict[str, Side | None] = {}
         self.held_states: list[dict] = []
@@ -111,9 +113,14 @@ class ReconcileMapper(InlineMapper):
     def map_record_message(self, message_dict: dict) -> t.Iterable[singer.Message]:
         """Collect the record; the plan needs the whole input (moves, the flood guard)."""
         self._assert_line_requires(message_dict, requires={"stream", "record"})
-        side = self.stream_sides.get(message_dict["stream"])
+        stream, side = message_dict["stream"], self.stream_sides.get(message_dict["stream"])
         if side is not None:
-            self._reconciler_for(side).add(message_dict["stream"], message_dict["record"])
+            try:
+                self.facts.observe(ADAPTERS[side].observed_facts(stream, message_dict["record"]))
+            except FactMismatchError as exc:
+                self.ledger.close()
+                self._fail(str(exc))
+            self._reconciler_for(side).add(stream, message_dict["record"])
             self.reading.advance()
         yield from ()
 
@@ -144,6 +151,8 @@ class ReconcileMapper(InlineMapper):
             with Progress(self.logger, "planning", "records", total=self.reading.done):
                 commands = self.reconciler.run()
             run_id = self.reconciler.run_id or 0
+            if not self.dry_run:
+                self.facts.record(f"sync run {run_id}")
             # A dry run prints the whole plan; a real run its summary (the items stay in the ledger).
             for line in plan_lines(self.ledger, run_id) if self.dry_run else [plan_summary(self.ledger, run_id)]:
                 self.logger.info("%s", line)

@@ -1,0 +1,54 @@
+"""Facts about the accounts, checked on every run: what the ledger recorded must still hold.
+
+A fact is something the sync found out once and relies on from then on, such as which of a TimeLog work unit's
+two Reporting GUIDs its Transactional API uses. Reading the account differently than before would pair every
+entry anew and write it twice, so a run that sees a fact contradict the ledger stops before planning.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from timesync.adapters.timelog import GUID_MODEL_FACT
+from timesync.ledger import Ledger
+
+#: What to do when a fact is contradicted, by fact.
+FIXES: dict[str, str] = {
+    GUID_MODEL_FACT: (
+        "keying TimeLog work units by the other GUID would sync every one of them again. Set tap-timelog's "
+        "guid_model to the recorded value, or, if the site really changed, confirm with `timesync doctor "
+        "--write-probe TASK_ID`, which records what it finds"
+    ),
+}
+
+
+class FactMismatchError(Exception):
+    """A record contradicts a fact the ledger recorded; the message names both values and the fix."""
+
+
+class FactGuard:
+    """Compares the facts the records show with those the ledger holds, and records new ones after the run."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+        self.known = ledger.facts()
+        self.new: dict[str, str] = {}
+
+    def observe(self, facts: Mapping[str, str]) -> None:
+        """Check the facts one record shows; raise `FactMismatchError` on a contradiction."""
+        for name, value in facts.items():
+            recorded = self.known.get(name)
+            if recorded is not None and recorded[0] != value:
+                raise FactMismatchError(
+                    f"{name} is {value!r} in this run's records, but the ledger recorded {recorded[0]!r} "
+                    f"({recorded[1]}): {FIXES.get(name, 'check what changed before syncing again')}")
+            seen = self.new.setdefault(name, value) if recorded is None else value
+            if seen != value:
+                raise FactMismatchError(f"{name} is both {seen!r} and {value!r} in this run's records")
+
+    def record(self, source: str) -> None:
+        """Record the facts this run found out for the first time."""
+        for name, value in self.new.items():
+            self.ledger.record_fact(name, value, source)
+        self.known.update({name: (value, source) for name, value in self.new.items()})
+        self.new.clear()
