@@ -22,6 +22,7 @@ from timesync.reconcile.lease import check_lease, find_created, move_create_allo
 from timesync.timelog import BatchItemResult, Service, TimeLogApiError, TimeLogClient, TimeLogConfigError
 from timesync.timelog.client import EMPLOYEES_PAGE_SIZE
 from timesync.timelog.convert import duration_to_minutes, minutes_to_duration, to_date, to_guid
+from timesync.timelog.registration import additional_text_required, registration_settings
 
 logger = logging.getLogger(__name__)
 
@@ -43,9 +44,6 @@ WORK_KINDS = (CommandKind.WORK_DELETE, CommandKind.WORK_UPDATE, CommandKind.WORK
 MOVE_REFUSED = "move: the delete half did not happen, so the create half waits"
 #: How a date renders for .NET's DateTime.MinValue, WCF's "no value".
 NET_MIN_DATE = "0001-"
-#: GetTimeRegistrationSettings.AdditionalTextFieldValidation (TimeLog.TLP.API.XML): 1 per task, 2 always.
-ADDITIONAL_TEXT_PER_TASK = 1
-ADDITIONAL_TEXT_ALWAYS = 2
 
 
 def is_lock_message(message: str | None) -> bool:
@@ -531,64 +529,14 @@ class TimeLogWriter:
         return ready
 
     def _text_required(self, task_id: int) -> bool:
-        validation = int(self.registration_settings().get("AdditionalTextFieldValidation") or 0)
-        if validation == ADDITIONAL_TEXT_ALWAYS:
-            return True
-        if validation != ADDITIONAL_TEXT_PER_TASK:
-            return False
+        if self._registration_settings is None:
+            self._registration_settings = registration_settings(self.client)
+        return additional_text_required(self._registration_settings, lambda: self._task_requires_text(task_id))
+
+    def _task_requires_text(self, task_id: int) -> bool:
         if task_id not in self._text_required_on:
             self._text_required_on[task_id] = bool(self.task_by_id(task_id).get("AdditionalTextIsRequired"))
         return self._text_required_on[task_id]
-
-    def registration_settings(self) -> Mapping[str, Any]:
-        """SecurityService.GetTimeRegistrationSettings, read once per run. A site that refuses to tell is taken
-        as not validating: TimeLog then refuses the items that lack a text, one by one, saying why."""
-        if self._registration_settings is None:
-            try:
-                found = self.client.fetch(Service.SECURITY, "GetTimeRegistrationSettings")
-            except (TimeLogApiError, TimeLogConfigError) as exc:  # refused, or not in this site's WSDL
-                logger.warning("could not read TimeLog's time registration settings (%s); assuming no additional "
-                               "text is required", exc)
-                found = []
-            self._registration_settings = found[0] if found else {}
-        return self._registration_settings
-
-    def _run_batches(self, operation: str, writes: list[WorkWrite]) -> None:
-        """InsertWork/UpdateWork/DeleteWork in calls of ``work_batch_size`` units; each item's result recorded."""
-        for chunk in _chunks(writes, self.work_batch_size):
-            work = ({"guid": [w.guid for w in chunk]} if operation == "DeleteWork"
-                    else {"WorkUnit": [self._work_unit(w) for w in chunk]})
-            try:
-                results = self._batch(operation, work=work, source=WORK_SOURCE)
-            except TimeLogApiError as exc:  # the whole call refused (no per-item results): each item fails
-                self._refuse_all(chunk, exc)
-                continue
-            if len(results) != len(chunk):
-                raise TimeLogApiError(operation, "Malformed", f"{len(results)} results for {len(chunk)} items")
-            for write, result in zip(chunk, results, strict=True):
-                self._record(operation, write, result)
-
-    def _record(self, operation: str, write: WorkWrite, result: BatchItemResult) -> None:
-        command = write.command
-        if result.ok:
-            if operation == "InsertWork":
-                self.recorder.created(command, to_guid((result.item or {}).get("GUID")) or write.guid)
-            elif operation == "DeleteWork":
-                outcome = Outcome.MOVE_DELETED if command["action"] == "move" else Outcome.DELETED
-                self.recorder.outcome(command, outcome)
-            else:
-                self.recorder.outcome(command, Outcome.UPDATED)
-            return
-        if operation == "InsertWork" and self._exists(write):  # a retried call whose first attempt had succeeded
-            self.recorder.created(command, write.guid or "")
-            return
-        outcome = Outcome.LOCKED if is_lock_message(result.message) else Outcome.FAILED
-        self.recorder.outcome(command, outcome, current=write.current.snapshot() if write.current else None,
-                              message=f"{operation}: {result.message}")
-
-    def _exists(self, write: WorkWrite) -> bool:
-        day = parse_date(write.command["native"]["date"])
-        return to_guid(write.guid) in self._units(write.initials, day, day)
 
 
 def _same_task_and_employee(write: WorkWrite) -> bool:

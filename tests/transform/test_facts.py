@@ -69,7 +69,8 @@ def test_the_mapper_stops_before_planning_when_work_is_keyed_against_the_recorde
     with pytest.raises(SystemExit) as exit_info:
         mapper.listen(io.StringIO("".join(json.dumps(m) + "\n" for m in messages)))
     assert exit_info.value.code == 1
-    assert "doctor --write-probe" in caplog.text and "guid_model" in caplog.text
+    assert "doctor --write-probe" in caplog.text
+    assert "guid_model" in caplog.text
     assert capsys.readouterr().out == "", "nothing is emitted"
     with Ledger.open(ledger_url) as ledger:
         assert ledger.runs() == [], "nothing was planned"
