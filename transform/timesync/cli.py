@@ -77,7 +77,13 @@ def _default_timelog() -> Any:
     from timesync.settings import TIMELOG_CONNECTION_SETTINGS
     from timesync.timelog.client import client_from_config
 
-    return client_from_config(env_config(TIMELOG_ENV_PREFIX, TIMELOG_CONNECTION_SETTINGS))
+    config = env_config(TIMELOG_ENV_PREFIX, TIMELOG_CONNECTION_SETTINGS)
+    return client_from_config({**config, "site_timezone": _site_timezone()})
+
+
+def _site_timezone() -> str:
+    """tap-timelog's site_timezone, as Meltano passes it (TAP_TIMELOG_SITE_TIMEZONE)."""
+    return os.environ.get(f"{TIMELOG_ENV_PREFIX}SITE_TIMEZONE") or "UTC"
 
 
 def _default_run(argv: list[str], env: dict[str, str]) -> int:
@@ -354,6 +360,45 @@ def run_lock_show(ctx: click.Context) -> None:
     data = {"held": True, "host": holder.host, "pid": holder.pid, "since": since.isoformat(), "alive": alive}
     ctx.obj["out"].emit(data, lambda: [_table("Run lock", ["host", "pid", "since", "holder alive"],
                                               [[holder.host, holder.pid, since, "yes" if alive else "no (stale)"]])])
+
+
+# -- doctor ----------------------------------------------------------------------------------------------
+
+#: How a finding's status is shown, so the three line up.
+STATUS_WIDTH = 5
+
+
+@cli.command()
+@click.option("--write-probe", "probe_task", type=int, default=None, metavar="TASK_ID",
+              help="Also insert one 1-minute unit on this TimeLog task, read it back and delete it (a write).")
+@click.pass_context
+def doctor(ctx: click.Context, probe_task: int | None) -> None:
+    """Check both accounts, the settings and the links; read-only unless --write-probe. Exit 1 on any fail."""
+    from timesync.doctor import Site, Status, run_checks
+    from timesync.write_probe import write_probe
+
+    services: Services = ctx.obj["services"]
+    with _ledger(ctx) as ledger:
+        try:
+            site = Site(forecast=services.forecast(), timelog=services.timelog(), ledger=ledger,
+                        links=lambda: load_links(ctx.obj["links_path"]), site_timezone=_site_timezone(),
+                        system_name=os.environ.get(f"{TIMELOG_ENV_PREFIX}EXTERNAL_SYSTEM_NAME") or "Forecast",
+                        additional_text=os.environ.get("TARGET_TIMELOG_ADDITIONAL_TEXT") or None)
+        except Exception as exc:  # a setting missing or invalid before anything could be checked
+            raise CliError(f"cannot check: {exc}") from None
+        findings = run_checks(site)
+        if probe_task is not None:
+            findings += write_probe(site, probe_task)
+    if ctx.obj["out"].as_json:
+        click.echo(json.dumps([asdict(finding) for finding in findings], indent=2))
+    else:
+        width = max(len(finding.check) for finding in findings)
+        for finding in findings:
+            click.echo(f"{finding.status:<{STATUS_WIDTH}} {finding.check:<{width}}  {finding.detail}")
+            if finding.fix and finding.status is not Status.OK:
+                click.echo(f"{'':<{STATUS_WIDTH}} {'':<{width}}  fix: {finding.fix}")
+    if any(finding.status is Status.FAIL for finding in findings):
+        ctx.exit(1)
 
 
 # -- plan ------------------------------------------------------------------------------------------------

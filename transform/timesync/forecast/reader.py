@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import email.utils
 from typing import Any
 
 import requests
@@ -26,6 +28,8 @@ class ForecastReader:
         self.session = requests.Session()
         self.session.headers[API_KEY_HEADER] = api_key
         self.session.verify = verify_tls
+        #: Forecast's clock minus ours at the last answer with a `Date` header (None before one).
+        self.clock_offset: dt.timedelta | None = None
 
     def _get(self, path: str) -> list[dict[str, Any]]:
         url = f"{self.base_url}/api/{path}"
@@ -33,6 +37,7 @@ class ForecastReader:
             response = self.session.get(url, timeout=TIMEOUT_SECONDS)
         except requests.RequestException as exc:
             raise ForecastReadError(f"GET {url}: {type(exc).__name__}") from None
+        self._note_clock(response)
         if response.status_code == HTTP_UNAUTHORIZED:
             raise ForecastReadError(f"GET {url}: 401, the Forecast API key was refused (TAP_FORECAST_API_KEY)")
         if not response.ok:
@@ -44,6 +49,14 @@ class ForecastReader:
         if not isinstance(body, list):
             raise ForecastReadError(f"GET {url}: expected a JSON array, got {type(body).__name__}")
         return body
+
+    def _note_clock(self, response: requests.Response) -> None:
+        try:
+            stamped = email.utils.parsedate_to_datetime(response.headers["Date"])
+        except (KeyError, TypeError, ValueError):
+            return
+        if stamped.tzinfo is not None:
+            self.clock_offset = stamped - dt.datetime.now(dt.UTC)
 
     def persons(self) -> list[dict[str, Any]]:
         """Every person, with the `persons` stream fields (id, first_name, last_name, email, active)."""

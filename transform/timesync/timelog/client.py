@@ -231,6 +231,8 @@ class SafeTransport(Transport):
         super().__init__(cache=cache, timeout=WSDL_LOAD_TIMEOUT_SECONDS, operation_timeout=timeout, session=session)
         self.logger = logger
         self.server_lag = dt.timedelta(0)
+        #: The server's clock minus ours at the last answer with a `Date` header (None before one).
+        self.clock_offset: dt.timedelta | None = None
         self._site = urlsplit(site_url)
 
     def load(self, url: str) -> bytes:
@@ -254,25 +256,29 @@ class SafeTransport(Transport):
         """POST without logging the body; 429/5xx without a SOAP Fault and 401/403 become `_HTTPStatusError`."""
         response = self.session.post(address, data=message, headers=headers, timeout=self.operation_timeout)
         logger.debug("POST %s -> HTTP %d, %d bytes", address, response.status_code, len(response.content))
-        self.server_lag = max(self.server_lag, server_lag(response))
+        offset = clock_offset(response)
+        if offset is not None:
+            self.clock_offset = offset
+            self.server_lag = max(self.server_lag, -offset)
         status = response.status_code
         if status in LOGIN_STATUSES or (status in RETRY_STATUSES and b"Fault" not in response.content[:4096]):
             raise _HTTPStatusError(status, response.headers.get("Retry-After"))
         return response
 
 
-def server_lag(response: requests.Response) -> dt.timedelta:
-    """An upper bound of how far the server's clock is behind ours, from the answer's `Date` header (0 without one).
+def clock_offset(response: requests.Response) -> dt.timedelta | None:
+    """The server's clock minus ours, from the answer's `Date` header (None without a usable one).
 
-    `Date` is truncated to the second and stamped before the answer arrived, so the bound errs on the safe side.
+    `Date` is truncated to the second and stamped before the answer arrived, so a server behind us looks up to a
+    second further behind: `server_lag` (its negation, floored at 0) errs on the safe side.
     """
     try:
         stamped = email.utils.parsedate_to_datetime(response.headers["Date"])
     except (KeyError, TypeError, ValueError):
-        return dt.timedelta(0)
+        return None
     if stamped.tzinfo is None:
-        return dt.timedelta(0)
-    return max(dt.datetime.now(dt.UTC) - stamped, dt.timedelta(0))
+        return None
+    return stamped - dt.datetime.now(dt.UTC)
 
 
 class TimeLogClient:
@@ -373,6 +379,10 @@ class TimeLogClient:
             backoff.expo, (RetriableTransportError, MalformedResponseError), max_tries=self.settings.max_tries,
             factor=BACKOFF_FACTOR_SECONDS, max_value=BACKOFF_MAX_SECONDS, on_backoff=self._log_retry, logger=None,
         )(attempt)()
+
+    def binding(self, service: Service) -> Soap11Binding:
+        """The SOAP 1.1 binding of a service's WSDL (its operations and their parameters)."""
+        return self._proxy(service)._binding
 
     def _proxy(self, service: Service) -> ServiceProxy:
         self.zeep_client(service)
@@ -623,6 +633,18 @@ class TimeLogClient:
         if state != SUCCESS or not all(values.values()):
             raise MalformedResponseError("GetToken", "no ResponseState Success with a SecurityToken")
         return values
+
+    @property
+    def clock_offset(self) -> dt.timedelta | None:
+        """The TimeLog server's clock minus ours, as of the last answer (None before one)."""
+        return self._transport.clock_offset
+
+    @property
+    def token_expires(self) -> str:
+        """The token's `Expires` exactly as TimeLog wrote it (with the site's UTC offset), getting a token if needed."""
+        if self._token is None:
+            self._refresh_token(dt.datetime.now(dt.UTC))
+        return self._token["Expires"]
 
     @property
     def initials(self) -> str:
