@@ -6,7 +6,7 @@ URL layout (as on a real site, `<account>` = sandbox.credentials.TIMELOG_ACCOUNT
   /<account>/service.asmx/<Operation>                           (Reporting: HTTP POST, form-encoded)
 
 Time: the simulated site's clock is UTC and its DateTimes carry no offset (WCF "unspecified" kind), except
-the token's `Expires`, which carries one as on a real site.
+the token's `Expires`, which carries the offset of the `site_timezone` option as on a real site.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from sandbox.common.app import Request, Response, SimulatorApp
 from sandbox.credentials import TIMELOG_ACCOUNT
 from sandbox.timelog import reporting
 from sandbox.timelog.contracts import SERVICES_BY_AREA, Operation, ServiceVersion
+from sandbox.timelog.options import ADDITIONAL_TEXT_NOT_VALIDATED, ADDITIONAL_TEXT_TYPE_NONE, SiteOptions
 from sandbox.timelog.reporting_wsdl import build_reporting_wsdl
 from sandbox.timelog.soap import (
     NS_WCF_ADDRESSING_NONE,
@@ -44,7 +45,8 @@ DEFAULT_TOKEN_TTL_SECONDS = 12 * 3600
 #: TimeLog's hashes are 88 base64 characters (64 random bytes).
 TOKEN_HASH_BYTES = 64
 TOKEN_ECHO = "Initials=[{0}], Expires=[{1}], Hash=[{2}]"
-ROLES_OF_API_USER = ["SystemAdministrator", "ProjectManager", "CanBeAllocated"]
+#: The SDK's ServiceHandler.cs default for MaxReceivedMessageSize, served in GetTimeRegistrationSettings.
+MAX_RECEIVED_MESSAGE_SIZE = 4_096_000
 
 _SERVICE_PATH = re.compile(
     r"^/(?P<account>[^/]+)/WebServices/(?P<area>\w+)/(?P<version>V\d+_\d+)/(?P<name>\w+?)Service(?:Secure)?\.svc$")
@@ -82,11 +84,13 @@ class TimeLogApp(SimulatorApp):
     name = "timelog"
 
     def __init__(self, data: dict, token_ttl_seconds: float = DEFAULT_TOKEN_TTL_SECONDS,
-                 clock: Callable[[], datetime] = utc_now) -> None:
+                 clock: Callable[[], datetime] = utc_now, options: SiteOptions | None = None) -> None:
         super().__init__()
         self.token_ttl = timedelta(seconds=token_ttl_seconds)
         self.clock = clock
-        self.store = Store(data, clock)
+        #: The site's settings (`sandbox/timelog/options.py`), shared with the store; reset leaves them alone.
+        self.options = options or SiteOptions()
+        self.store = Store(data, clock, self.options)
         self.tokens: dict[str, IssuedToken] = {}
         self._codecs: dict[tuple[str, str], Codec] = {}
 
@@ -100,6 +104,15 @@ class TimeLogApp(SimulatorApp):
 
     def lock_period(self, spec: dict) -> dict:
         return self.store.lock(spec)
+
+    def get_options(self) -> dict:
+        return self.options.as_dict()
+
+    def set_options(self, changes: dict) -> dict:
+        return self.options.update(changes)
+
+    def http_date_offset_seconds(self) -> float:
+        return self.options.clock_offset_seconds
 
     def operation_of(self, request: Request) -> str:
         route = self._route(request)
@@ -243,10 +256,32 @@ class TimeLogApp(SimulatorApp):
         caller = self._authenticate(params.get("token"))
         if isinstance(caller, Outcome):
             return caller
+        if operation.name == "GetTimeRegistrationSettings":
+            return Outcome(items=[self._time_registration_settings()])
         employee = caller.employee
         return Outcome(items=[{"ID": employee.user_id, "Initials": employee.initials,
                                "FirstName": employee.first_name, "LastName": employee.last_name, "LanguageID": 1,
-                               "Roles": ROLES_OF_API_USER}])
+                               "Roles": list(self.options.api_user_roles)}])
+
+    def _time_registration_settings(self) -> dict:
+        """TimeRegistrationSettings: the additional text field from the site options (TimeLog.TLP.API.XML,
+        GetTimeRegistrationSettings remarks), the rest plausible values for this simulated site."""
+        options = self.options
+        shown = (options.additional_text_validation != ADDITIONAL_TEXT_NOT_VALIDATED
+                 or options.additional_text_type != ADDITIONAL_TEXT_TYPE_NONE)
+        return {
+            "UseCaseSensetiveLogin": False, "UseWBS": True, "UseTaskUniqueID": False, "CustomerSortByNo": False,
+            "ProjectSortByNo": False, "FormatingLCID": 1030, "UseStartEndTime": False,
+            "TimeTrackingShowCustomerNo": False, "TimeTrackingShowCustomerName": True,
+            "TimeTrackingShowProjectNo": True, "TimeTrackingShowWBS": True, "TimeTrackingShowTaskID": False,
+            # Time needs an allocation here (AddEmployeeToTask: "This enables the employee to track time").
+            "AllowTimetrackingOnAllActiveProjects": False, "TimeTrackingAllowRegistrationOverlap": True,
+            "ShowTimesheetAdditionalTextField": shown, "AdditionalTextFieldLabel": "Additional text" if shown else None,
+            "AdditionalTextFieldValidation": options.additional_text_validation,
+            "AdditionalTextFieldType": options.additional_text_type, "NumberOfTasksReturnedInTrackerSearch": 50,
+            "LimitTrackerSearchToProjects": False, "MaxReceivedMessageSize": MAX_RECEIVED_MESSAGE_SIZE,
+            "TrackerRequiredSpaceBeforeIncreaseStorage": 0, "TrackerIncreaseStorageQuota": 0,
+        }
 
     def _get_token(self, login: str, password: str) -> Outcome:
         user = self.store.api_user(login) if login.strip() else None
@@ -260,7 +295,9 @@ class TimeLogApp(SimulatorApp):
         token_hash = base64.b64encode(secrets.token_bytes(TOKEN_HASH_BYTES)).decode("ascii")
         issued = IssuedToken(employee.employee_id, employee.initials, now + self.token_ttl)
         self.tokens[token_hash] = issued
-        return Outcome(items=[{"Initials": issued.initials, "Expires": issued.expires, "Hash": token_hash}])
+        # CAP-2015 (TryAuthenticate.txt): Expires carries the site's offset, e.g. +02:00.
+        expires = issued.expires.astimezone(self.options.zone)
+        return Outcome(items=[{"Initials": issued.initials, "Expires": expires, "Hash": token_hash}])
 
     def _authenticate(self, token: dict | None) -> Caller | Outcome:
         """The caller behind a token, or the non-Success answer TimeLog gives (its text says "expired")."""

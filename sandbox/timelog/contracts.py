@@ -310,6 +310,14 @@ _TOKEN = "token:SecurityToken"
 
 # -- SecurityService V1_2 -----------------------------------------------------------------------------
 
+#: The RoleTypes enum of SecurityService V1_2 (GetUser's `Roles`).
+SECURITY_ROLES = (
+    "ExternalContractor", "ExternalSalesperson", "TeamLeader", "ProjectMember", "SalesPerson", "ProjectManager",
+    "LimitedSectionManager", "SectionManager", "Manager", "SystemAdministrator", "UserCRM", "UserHelpDesk",
+    "UserSalary", "SystemAdministration", "ProjectManagement", "CustomerContacts", "TimeTracking",
+    "UserCanCreateProject", "UserCanEditOwnProjects", "UserCanEditAllProjects", "UserCanEditOwnDepartmentProjects",
+    "CanBeAllocated")
+
 SECURITY = Service(
     name="SecurityService",
     area="Security",
@@ -319,6 +327,7 @@ SECURITY = Service(
     operations=(
         _op("GetToken", "user:string password:string", "ResponseOfSecurityToken", LEGACY_ACTION),
         _op("GetUser", _TOKEN, "ResponseOfUser", LEGACY_ACTION),
+        _op("GetTimeRegistrationSettings", _TOKEN, "ResponseOfTimeRegistrationSettings", LEGACY_ACTION),
         _op("IsAlive", "", "bool", LEGACY_ACTION),
     ),
     contracts=(
@@ -334,12 +343,18 @@ SECURITY = Service(
         DataContract("APIMessage", tlp("1_1"), members("Message:string Severity:APIMessageSeverity ErrorCode:int")),
         _EXECUTION_STATUS,
         _SEVERITY,
-        Enumeration("RoleTypes", NS_SECURITY_ENUMS, (
-            "ExternalContractor", "ExternalSalesperson", "TeamLeader", "ProjectMember", "SalesPerson",
-            "ProjectManager", "LimitedSectionManager", "SectionManager", "Manager", "SystemAdministrator",
-            "UserCRM", "UserHelpDesk", "UserSalary", "SystemAdministration", "ProjectManagement",
-            "CustomerContacts", "TimeTracking", "UserCanCreateProject", "UserCanEditOwnProjects",
-            "UserCanEditAllProjects", "UserCanEditOwnDepartmentProjects", "CanBeAllocated")),
+        Enumeration("RoleTypes", NS_SECURITY_ENUMS, SECURITY_ROLES),
+        # SecurityServiceSecure.wsdl (archived) and transactional_contracts.json: members in this order, none
+        # IsRequired; the values are documented in TimeLog.TLP.API.XML (GetTimeRegistrationSettings remarks).
+        DataContract("TimeRegistrationSettings", tlp("1_2"), members(
+            "UseCaseSensetiveLogin:bool UseWBS:bool UseTaskUniqueID:bool CustomerSortByNo:bool "
+            "ProjectSortByNo:bool FormatingLCID:int UseStartEndTime:bool TimeTrackingShowCustomerNo:bool "
+            "TimeTrackingShowCustomerName:bool TimeTrackingShowProjectNo:bool TimeTrackingShowWBS:bool "
+            "TimeTrackingShowTaskID:bool AllowTimetrackingOnAllActiveProjects:bool "
+            "TimeTrackingAllowRegistrationOverlap:bool ShowTimesheetAdditionalTextField:bool "
+            "AdditionalTextFieldLabel:string AdditionalTextFieldValidation:int AdditionalTextFieldType:int "
+            "NumberOfTasksReturnedInTrackerSearch:int LimitTrackerSearchToProjects:bool MaxReceivedMessageSize:int "
+            "TrackerRequiredSpaceBeforeIncreaseStorage:int TrackerIncreaseStorageQuota:int"), "APIBase"),
     ),
 )
 

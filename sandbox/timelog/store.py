@@ -32,6 +32,7 @@ from sandbox.timelog.model import (
     from_json,
     to_json,
 )
+from sandbox.timelog.options import SiteOptions
 
 #: TimeLog keeps the work change log for three months.
 CHANGE_LOG_RETENTION = timedelta(days=92)
@@ -95,8 +96,11 @@ def paginate(ordered: list[Any], page: int, page_size: int) -> Page:
 class Store:
     """All data of one simulated site, with indexes. Callers hold the app lock."""
 
-    def __init__(self, data: dict | None = None, clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(self, data: dict | None = None, clock: Callable[[], datetime] = utc_now,
+                 options: SiteOptions | None = None) -> None:
         self.clock = clock
+        #: The site's settings; `load` (and so `/_sandbox/reset`) never touches them.
+        self.options = options or SiteOptions()
         self._last_stamp = datetime.min
         self.load(data or {})
 

@@ -19,6 +19,7 @@ from zeep.transports import Transport
 from sandbox.common.app import Request
 from sandbox.credentials import TIMELOG_ACCOUNT, TIMELOG_PASSWORD, TIMELOG_USERNAME
 from sandbox.timelog.app import TimeLogApp
+from sandbox.timelog.options import SiteOptions
 
 IN_PROCESS_BASE_URL = "http://timelog.in-process"
 #: Current versions, as the tap and target use them.
@@ -126,9 +127,10 @@ class InProcessSite:
     org_token: Any
 
     @classmethod
-    def start(cls, data: dict, now: datetime, token_ttl_seconds: float = 3600) -> InProcessSite:
+    def start(cls, data: dict, now: datetime, options: SiteOptions | None = None,
+              token_ttl_seconds: float = 3600) -> InProcessSite:
         clock = Clock(now)
-        app = TimeLogApp(data, token_ttl_seconds=token_ttl_seconds, clock=clock)
+        app = TimeLogApp(data, token_ttl_seconds=token_ttl_seconds, clock=clock, options=options)
         security = in_process_client(app, "Security")
         pm = in_process_client(app, "ProjectManagement")
         org = in_process_client(app, "Organisation")

@@ -622,6 +622,15 @@ def delete_work(store: Store, caller: Caller, params: dict) -> Outcome:
     return _batch_outcome(containers)
 
 
+def _not_system_administrator(store: Store, caller: Caller, operation: str) -> Outcome | None:
+    """TimeLog.TLP.API.XML on GetWorkPaged and GetWorkChangesPaged: "Security requirements: System
+    administrator"; GetWorkChangeLogPaged is held to the same (strict reading)."""
+    if store.options.is_system_administrator():
+        return None
+    return Outcome.refused(f"{operation} requires the system administrator role; user {caller.employee.initials} "
+                           "lacks the system administrator role (SystemAdministrator)")
+
+
 def _employee_filter(store: Store, initials: str | None) -> int | Outcome | None:
     """None for "all employees" (empty initials), the employee id, or a refusal."""
     if not (initials or "").strip():
@@ -644,6 +653,9 @@ def get_employee_work(store: Store, caller: Caller, params: dict) -> Outcome:
 
 @handles(PM, "GetWorkPaged")
 def get_work_paged(store: Store, caller: Caller, params: dict) -> Outcome:
+    refused = _not_system_administrator(store, caller, "GetWorkPaged")
+    if refused:
+        return refused
     employee_id = _employee_filter(store, params.get("initials"))
     if isinstance(employee_id, Outcome):
         return employee_id
@@ -663,6 +675,9 @@ def _change_flat(store: Store, entry: Any) -> dict:
 
 @handles(PM, "GetWorkChangesPaged")
 def get_work_changes_paged(store: Store, caller: Caller, params: dict) -> Outcome:
+    refused = _not_system_administrator(store, caller, "GetWorkChangesPaged")
+    if refused:
+        return refused
     employee_id = _employee_filter(store, params.get("initials"))
     if isinstance(employee_id, Outcome):
         return employee_id
@@ -676,6 +691,9 @@ def get_work_changes_paged(store: Store, caller: Caller, params: dict) -> Outcom
 
 @handles(PM, "GetWorkChangeLogPaged")
 def get_work_change_log_paged(store: Store, caller: Caller, params: dict) -> Outcome:
+    refused = _not_system_administrator(store, caller, "GetWorkChangeLogPaged")
+    if refused:
+        return refused
     # Documented: "timestamp is ignored": the window is whole days, start day 00:00 to end day 24:00.
     first, last = _day(params.get("startDate")) or date.min, _day(params.get("endDate")) or date.max
     start = datetime.combine(first, time())

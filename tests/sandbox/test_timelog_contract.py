@@ -108,6 +108,21 @@ def test_security_operations(session: dict) -> None:
     assert wrong.ResponseState == "Invalid"
 
 
+def test_time_registration_settings_through_the_official_security_wsdl(session: dict, live: SandboxProcess) -> None:
+    security = session["security"]
+    [settings] = _ok(security.GetTimeRegistrationSettings(token=session["raw_token"])) \
+        .Return.TimeRegistrationSettings
+    assert (settings.AdditionalTextFieldValidation, settings.AdditionalTextFieldType) == (0, 0)
+    live.timelog.options(additional_text_validation=1, additional_text_type=2)
+    try:
+        [settings] = _ok(security.GetTimeRegistrationSettings(token=session["raw_token"])) \
+            .Return.TimeRegistrationSettings
+        assert (settings.AdditionalTextFieldValidation, settings.AdditionalTextFieldType) == (1, 2)
+        assert settings.ShowTimesheetAdditionalTextField is True
+    finally:
+        live.timelog.options(additional_text_validation=0, additional_text_type=0)
+
+
 def test_done_when_official_project_management_wsdl(session: dict, live: SandboxProcess) -> None:
     """GetToken, CreateTask, AddEmployeeToTask, InsertWork, UpdateWork, DeleteWork, then the delete is logged."""
     pm, types, token = session["pm"], session["pm_client"], session["pm_token"]

@@ -1,0 +1,189 @@
+"""Site options: the option set itself, the rules each option drives, and the three ways to set them
+(`--timelog-option`, `/_sandbox/options`, `SandboxProcess(timelog_options=...)`)."""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import requests
+
+from sandbox.testing import SandboxProcess
+from sandbox.timelog.options import DEFAULT_API_USER_ROLES, GUID_MODEL_ENV, SiteOptions
+from sandbox.timelog.testing import SITE_START as START
+from sandbox.timelog.testing import InProcessSite as Site
+from sandbox.timelog.testing import get_token
+
+# -- the option set --------------------------------------------------------------------------------------
+
+
+def test_defaults() -> None:
+    assert SiteOptions().as_dict() == {
+        "guid_model": "time_registration", "single_wsdl": False, "additional_text_validation": 0,
+        "additional_text_type": 0, "max_reporting_range_days": 31, "site_timezone": "UTC",
+        "clock_offset_seconds": 0, "api_user_roles": list(DEFAULT_API_USER_ROLES),
+        "external_systems": ["Forecast"], "wsdl_omit_operations": []}
+
+
+@pytest.mark.parametrize(("changes", "named"), [
+    ({"guid_modle": "work_unit"}, "guid_modle"),
+    ({"guid_model": "both"}, "guid_model"),
+    ({"single_wsdl": "yes"}, "single_wsdl"),
+    ({"additional_text_validation": 3}, "additional_text_validation"),
+    ({"additional_text_type": True}, "additional_text_type"),
+    ({"max_reporting_range_days": 0}, "max_reporting_range_days"),
+    ({"site_timezone": "Mars/Olympus"}, "site_timezone"),
+    ({"clock_offset_seconds": "ten"}, "clock_offset_seconds"),
+    ({"api_user_roles": ["Emperor"]}, "Emperor"),
+    ({"external_systems": "Forecast"}, "external_systems"),
+    ({"wsdl_omit_operations": ["ProjectManagementService.Teleport"]}, "Teleport"),
+])
+def test_bad_options_are_refused_by_name_and_change_nothing(changes: dict, named: str) -> None:
+    options = SiteOptions()
+    with pytest.raises(ValueError, match=named):
+        options.update({"single_wsdl": True, **changes})
+    assert options.single_wsdl is False
+
+
+def test_option_pairs_are_json_when_they_parse() -> None:
+    options = SiteOptions()
+    options.update_from_pairs(["guid_model=work_unit", "single_wsdl=true", "max_reporting_range_days=7",
+                               'external_systems=["Forecast", "Jira"]', "site_timezone=Europe/Copenhagen"])
+    assert (options.guid_model, options.single_wsdl, options.max_reporting_range_days, options.external_systems,
+            options.site_timezone) == ("work_unit", True, 7, ["Forecast", "Jira"], "Europe/Copenhagen")
+    with pytest.raises(ValueError, match="KEY=VALUE"):
+        options.update_from_pairs(["guid_model"])
+
+
+# -- roles, time zone ------------------------------------------------------------------------------------
+
+
+def test_get_user_returns_the_configured_roles(site: Site) -> None:
+    token = get_token(site.security)
+    assert list(site.security.service.GetUser(token=token).Return.User[0].Roles.RoleTypes) == list(
+        DEFAULT_API_USER_ROLES)
+    site.app.set_options({"api_user_roles": ["ProjectManager"]})
+    assert list(site.security.service.GetUser(token=token).Return.User[0].Roles.RoleTypes) == ["ProjectManager"]
+
+
+def test_work_feeds_need_the_system_administrator_role(site: Site) -> None:
+    window = {"page": 1, "pageSize": 10, "token": site.token}
+    calls = {
+        "GetWorkPaged": lambda: site.pm.service.GetWorkPaged(initials="", startDate=START, endDate=START, **window),
+        "GetWorkChangesPaged": lambda: site.pm.service.GetWorkChangesPaged(
+            initials="", registrationStartDate=START, registrationEndDate=START, changeStartDate=START,
+            changeEndDate=START, **window),
+        "GetWorkChangeLogPaged": lambda: site.pm.service.GetWorkChangeLogPaged(
+            startDate=START, endDate=START, includeCreates=True, includeUpdates=True, includeDeletes=True, **window),
+    }
+    assert {name: call().ResponseState for name, call in calls.items()} == dict.fromkeys(calls, "Success")
+    site.app.set_options({"api_user_roles": ["ProjectManager", "CanBeAllocated"]})
+    for name, call in calls.items():
+        response = call()
+        assert response.ResponseState == "Invalid", name
+        assert "system administrator" in response.Messages.APIMessage[0].Message, name
+    # Other reads still work.
+    assert site.pm.service.GetTaskByID(taskID=1001, loadExternalKeys=False, token=site.token).ResponseState == \
+        "Success"
+
+
+def test_token_expires_carries_the_site_time_zone(site: Site) -> None:
+    assert get_token(site.security).Expires.utcoffset() == timedelta(0)
+    site.app.set_options({"site_timezone": "Europe/Copenhagen"})
+    token = get_token(site.security)
+    # The same instant (an hour after START, UTC), written in CET: 14:00+01:00.
+    assert (token.Expires.utcoffset(), token.Expires.hour) == (timedelta(hours=1), 14)
+    assert token.Expires == datetime(2026, 11, 20, 13, 0, tzinfo=UTC)
+
+
+# -- GetTimeRegistrationSettings -----------------------------------------------------------------------------
+
+
+def test_time_registration_settings_follow_the_options(site: Site) -> None:
+    token = get_token(site.security)
+    settings = site.security.service.GetTimeRegistrationSettings(token=token)
+    assert settings.ResponseState == "Success"
+    [values] = settings.Return.TimeRegistrationSettings
+    assert (values.AdditionalTextFieldValidation, values.AdditionalTextFieldType,
+            values.ShowTimesheetAdditionalTextField) == (0, 0, False)
+    assert values.MaxReceivedMessageSize == 4_096_000
+    site.app.set_options({"additional_text_validation": 2, "additional_text_type": 2})
+    [values] = site.security.service.GetTimeRegistrationSettings(token=token).Return.TimeRegistrationSettings
+    assert (values.AdditionalTextFieldValidation, values.AdditionalTextFieldType,
+            values.ShowTimesheetAdditionalTextField) == (2, 2, True)
+    token.Hash = "forged"
+    assert site.security.service.GetTimeRegistrationSettings(token=token).ResponseState == "Error"
+
+
+# -- the three ways in: control API, command line, SandboxProcess --------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def live() -> SandboxProcess:
+    with SandboxProcess(data="empty", timelog_options={"max_reporting_range_days": 14,
+                                                       "external_systems": ["Forecast", "Jira"]}) as process:
+        yield process
+
+
+def test_sandbox_process_passes_options_and_reset_keeps_them(live: SandboxProcess) -> None:
+    options = live.timelog.get_options()
+    assert (options["max_reporting_range_days"], options["external_systems"]) == (14, ["Forecast", "Jira"])
+    try:
+        changed = live.timelog.options(guid_model="work_unit", single_wsdl=True)
+        assert (changed["guid_model"], changed["single_wsdl"], changed["max_reporting_range_days"]) == (
+            "work_unit", True, 14)
+        live.timelog.reset({})
+        assert live.timelog.get_options() == changed
+    finally:
+        live.timelog.options(guid_model="time_registration", single_wsdl=False)
+
+
+def test_bad_options_through_the_control_api_are_400_naming_them(live: SandboxProcess) -> None:
+    url = f"{live.timelog_url}/_sandbox/options"
+    unknown = requests.post(url, json={"guid_model": "work_unit", "colour": "blue"}, timeout=10)
+    assert unknown.status_code == 400
+    assert "colour" in unknown.json()["message"]
+    bad = requests.post(url, json={"site_timezone": "Nowhere/Land"}, timeout=10)
+    assert (bad.status_code, "site_timezone" in bad.json()["message"]) == (400, True)
+    assert requests.post(url, json=["guid_model"], timeout=10).status_code == 400
+    assert live.timelog.get_options()["guid_model"] == "time_registration"
+
+
+def test_the_forecast_simulator_has_no_options(live: SandboxProcess) -> None:
+    assert requests.get(f"{live.forecast_url}/_sandbox/options", timeout=10).status_code == 404
+    assert requests.post(f"{live.forecast_url}/_sandbox/options", json={}, timeout=10).status_code == 404
+
+
+def test_clock_offset_skews_the_date_header(live: SandboxProcess) -> None:
+    def skew() -> float:
+        response = requests.get(f"{live.timelog_url}/_sandbox/options", timeout=10)
+        return email.utils.parsedate_to_datetime(response.headers["Date"]).timestamp() - time.time()
+
+    assert abs(skew()) < 5
+    live.timelog.options(clock_offset_seconds=-600)
+    try:
+        assert abs(skew() + 600) < 5
+    finally:
+        live.timelog.options(clock_offset_seconds=0)
+
+
+def test_guid_model_comes_from_the_environment_unless_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(GUID_MODEL_ENV, "work_unit")
+    with SandboxProcess(data="empty") as process:
+        assert process.timelog.get_options()["guid_model"] == "work_unit"
+    with SandboxProcess(data="empty", timelog_options={"guid_model": "time_registration"}) as process:
+        assert process.timelog.get_options()["guid_model"] == "time_registration"
+
+
+def test_a_bad_command_line_option_stops_serve_with_a_message() -> None:
+    result = subprocess.run([sys.executable, "-m", "sandbox", "serve", "--forecast-port", "0", "--timelog-port", "0",
+                             "--data", "empty", "--timelog-option", "guid_model=both"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "guid_model" in result.stderr
+    assert json.dumps("both") in result.stderr or "'both'" in result.stderr
