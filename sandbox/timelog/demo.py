@@ -45,7 +45,7 @@ ALLOCATED_PROJECTS_PER_EMPLOYEE = 3
 NOTES = (
     "Møde med kunden om næste fase", "Rettelse af \"login\"-fejl", "Prices & VAT <excl.>", "Kodegennemgang",
     "Café-menu: æøå ÆØÅ", "Deploy to staging ✅", "O'Brien's review", "Support: a < b && c > d", "Sprint planning",
-    "Dokumentation", "",
+    "Dokumentation", "Diverse",
 )
 MINUTES = (15, 30, 45, 60, 60, 90, 120, 120, 180, 240, 300, 420)
 #: The first employees have their first two weeks approved by the project manager (locked for edits).

@@ -23,6 +23,7 @@ APPROVED_BY_DEPARTMENT_MANAGER = 30
 #: Task status values (Reporting "Task Status" enum, ProjectTaskFlat.TaskStatus names).
 TASK_STATUS_NAMES = {0: "NotStarted", 1: "InProgress", 2: "OnHold", 3: "Completed", 4: "Cancelled"}
 TASK_STATUS_CLOSED = frozenset({3, 4})
+TASK_STATUS_IN_PROGRESS, TASK_STATUS_COMPLETED = 1, 3
 
 #: Project status values (GetProjects statusID).
 PROJECT_STATUS_NAMES = {0: "Quote", 1: "Approved", 2: "In progress", 3: "On hold", 4: "Completed", 5: "Archived",
@@ -113,9 +114,11 @@ class Task:
     parent_task_id: int = 0
     description: str = ""
     budget_hours: float = 0.0
-    status: int = 1
+    status: int = TASK_STATUS_IN_PROGRESS
     sort_order: int = 0
     external_keys: list[ExternalKey] = field(default_factory=list)
+    #: Task.AdditionalTextIsRequired: with AdditionalTextFieldValidation 1, work on this task needs the text.
+    additional_text_required: bool = False
 
     @property
     def is_active(self) -> bool:
@@ -152,6 +155,9 @@ class WorkUnit:
     additional_text: str = ""
     #: Bumped on every change; served as WorkUnit.TimeStamp (a row version, like TimeLog's).
     row_version: int = 1
+    #: WorkUnit.BillableDuration in minutes; None when the registration does not set one.
+    billable_minutes: int | None = None
+    is_meeting: bool = False
 
     @property
     def date(self) -> date:
