@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
+import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache
@@ -138,9 +139,23 @@ class Allocation:
     end_date: date
 
 
+#: Namespace of the derived second GUID of work units that were stored without one.
+_OTHER_GUID_NAMESPACE = uuid.UUID("5f1d3c8e-2b7a-4c1e-9a6d-0e4b8f2c7a11")
+
+
+def derived_other_guid(guid: str) -> str:
+    """A second GUID for a work unit, always different from `guid` and the same for the same `guid`."""
+    return str(uuid.uuid5(_OTHER_GUID_NAMESPACE, guid.lower()))
+
+
 @dataclass
 class WorkUnit:
-    """One time registration. `minutes` is the registered duration; `start_at.date()` is its date."""
+    """One time registration. `minutes` is the registered duration; `start_at.date()` is its date.
+
+    Reporting lists two GUIDs per unit (TimeRegistrationGuid and WorkUnitGuid, different in TimeLog's sample
+    GetWorkUnitsRaw.xml): `guid` is the one the Transactional API carries, `other_guid` the other one; the
+    `guid_model` site option says which Reporting element gets which.
+    """
 
     work_id: int
     guid: str
@@ -155,9 +170,16 @@ class WorkUnit:
     additional_text: str = ""
     #: Bumped on every change; served as WorkUnit.TimeStamp (a row version, like TimeLog's).
     row_version: int = 1
+    other_guid: str = ""
     #: WorkUnit.BillableDuration in minutes; None when the registration does not set one.
     billable_minutes: int | None = None
     is_meeting: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.other_guid:  # snapshots from before there were two GUIDs
+            self.other_guid = derived_other_guid(self.guid)
+        if self.other_guid.lower() == self.guid.lower():
+            raise ValueError(f"other_guid must differ from guid ({self.guid})")
 
     @property
     def date(self) -> date:

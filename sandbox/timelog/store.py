@@ -343,7 +343,7 @@ class Store:
         now = self.now()
         unit = WorkUnit(self._next_id("work"), guid or new_guid(), work.task_id, employee.employee_id, work.start_at,
                         work.minutes, work.description, now, now, additional_text=work.additional_text,
-                        billable_minutes=work.billable_minutes, is_meeting=work.is_meeting)
+                        other_guid=new_guid(), billable_minutes=work.billable_minutes, is_meeting=work.is_meeting)
         self._index_work(unit)
         self.work_count_by_task[work.task_id] = self.work_count_by_task.get(work.task_id, 0) + 1
         self._log(ACTION_CREATED, unit, now)

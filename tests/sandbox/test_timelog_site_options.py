@@ -9,15 +9,25 @@ import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlencode
 
 import pytest
 import requests
+from lxml import etree
 
+from sandbox.common.app import Request
+from sandbox.credentials import TIMELOG_REPORTING_PASSWORD, TIMELOG_REPORTING_USERNAME, TIMELOG_SITE_CODE
 from sandbox.testing import SandboxProcess
+from sandbox.timelog.model import WorkUnit, from_json
 from sandbox.timelog.options import DEFAULT_API_USER_ROLES, GUID_MODEL_ENV, SiteOptions
 from sandbox.timelog.testing import SITE_START as START
 from sandbox.timelog.testing import InProcessSite as Site
 from sandbox.timelog.testing import get_token
+
+NS_RESULT = "http://www.timelog.com/XML/Schema/tlp/v4_4"
+WORK_FILTERS = {"workUnitID": 0, "employeeID": 0, "allocationID": 0, "taskID": 0, "projectID": 0,
+                "departmentID": 0}
+
 
 # -- the option set --------------------------------------------------------------------------------------
 
@@ -118,6 +128,61 @@ def test_time_registration_settings_follow_the_options(site: Site) -> None:
             values.ShowTimesheetAdditionalTextField) == (2, 2, True)
     token.Hash = "forged"
     assert site.security.service.GetTimeRegistrationSettings(token=token).ResponseState == "Error"
+
+
+# -- two GUIDs per work unit ---------------------------------------------------------------------------------
+
+
+def _reporting(site: Site, operation: str, **filters: object) -> tuple[int, bytes]:
+    form = {"siteCode": TIMELOG_SITE_CODE, "apiID": TIMELOG_REPORTING_USERNAME,
+            "apiPassword": TIMELOG_REPORTING_PASSWORD, **WORK_FILTERS, **filters}
+    response = site.app.handle(Request("POST", f"/sandbox/service.asmx/{operation}",
+                                       {"content-type": "application/x-www-form-urlencoded"},
+                                       urlencode(form).encode()))
+    return response.status, response.body
+
+
+def _reported_guids(site: Site, day: str) -> dict[str, tuple[str, str]]:
+    status, body = _reporting(site, "GetWorkUnitsRaw", startDate=day, endDate=day)
+    assert status == 200, body
+    return {unit.get("ID"): (unit.findtext(f"{{{NS_RESULT}}}TimeRegistrationGuid"),
+                             unit.findtext(f"{{{NS_RESULT}}}WorkUnitGuid")) for unit in etree.fromstring(body)}
+
+
+def test_reporting_lists_two_different_guids_and_the_model_says_which_is_transactional(site: Site) -> None:
+    unit = site.new_unit()
+    site.insert(unit)
+    stored = site.app.store.work[unit.GUID]
+    assert stored.other_guid != stored.guid
+    by_id = _reported_guids(site, "2026-11-19")
+    assert by_id[str(stored.work_id)] == (stored.guid, stored.other_guid)
+    site.app.set_options({"guid_model": "work_unit"})
+    assert _reported_guids(site, "2026-11-19")[str(stored.work_id)] == (stored.other_guid, stored.guid)
+    # The Transactional API carries `guid` under either model.
+    day = datetime(2026, 11, 19)
+    flat = site.pm.service.GetWorkPaged(initials=unit.EmployeeInitials, startDate=day, endDate=day, page=1,
+                                        pageSize=500, token=site.token).Return.WorkUnitFlat
+    assert unit.GUID in {w.WorkUnitGuid for w in flat}
+    log = site.pm.service.GetWorkChangeLogPaged(startDate=START, endDate=START, includeCreates=True,
+                                                includeUpdates=True, includeDeletes=True, page=1, pageSize=500,
+                                                token=site.token).Return.WorkUnitFlat
+    assert [w.WorkUnitGuid for w in log] == [unit.GUID]
+
+
+def test_every_demo_unit_has_a_different_second_guid(demo_data: dict) -> None:
+    units = demo_data["work_units"]
+    assert all(u["other_guid"] and u["other_guid"] != u["guid"] for u in units)
+    assert len({u["other_guid"] for u in units}) == len(units)
+
+
+def test_units_stored_without_a_second_guid_get_one_and_an_equal_one_is_refused(demo_data: dict) -> None:
+    row = {k: v for k, v in demo_data["work_units"][0].items() if k != "other_guid"}
+    loaded = from_json(WorkUnit, row)
+    assert loaded.other_guid
+    assert loaded.other_guid != loaded.guid
+    assert from_json(WorkUnit, row).other_guid == loaded.other_guid  # the same every time
+    with pytest.raises(ValueError, match="other_guid must differ"):
+        from_json(WorkUnit, {**row, "other_guid": row["guid"].upper()})
 
 
 # -- the three ways in: control API, command line, SandboxProcess --------------------------------------------
