@@ -275,9 +275,24 @@ def _date_filter(text: str, name: str) -> date | None:
         raise ReportingError(f"{name}: {text!r} is not a date (use yyyy-MM-dd)") from exc
 
 
+def _registration_range(store: Store, f: dict[str, Any]) -> tuple[date, date]:
+    """startDate..endDate, at most `max_reporting_range_days` days (both ends counted). TimeLog's guidance
+    (SDK Views/Reporting/SynchronizingData.cshtml) is to sync "in batches by month", and its SDK caps an answer
+    at MaxReceivedMessageSize (ServiceHandler.cs): a longer or open range is refused (strict reading)."""
+    limit = store.options.max_reporting_range_days
+    first, last = _date_filter(f["startDate"], "startDate"), _date_filter(f["endDate"], "endDate")
+    if first is None or last is None:
+        raise ReportingError(f"startDate and endDate are required: a registration date range is at most {limit} "
+                             "days on this site (sync in month batches)")
+    days = (last - first).days + 1
+    if days > limit:
+        raise ReportingError(f"The registration date range {first}..{last} is {days} days; at most {limit} days "
+                             "per call are allowed on this site (sync in month batches)")
+    return first, last
+
+
 def _work_units(store: Store, f: dict[str, Any]) -> list[WorkUnit]:
-    first = _date_filter(f["startDate"], "startDate") or date.min
-    last = _date_filter(f["endDate"], "endDate") or date.max
+    first, last = _registration_range(store, f)
     units = store.work_between(first, last, f["employeeID"] or None)
     result = []
     for unit in units:

@@ -25,6 +25,7 @@ from sandbox.timelog.testing import InProcessSite as Site
 from sandbox.timelog.testing import get_token
 
 NS_RESULT = "http://www.timelog.com/XML/Schema/tlp/v4_4"
+NS_SOAP = "http://schemas.xmlsoap.org/soap/envelope/"
 WORK_FILTERS = {"workUnitID": 0, "employeeID": 0, "allocationID": 0, "taskID": 0, "projectID": 0,
                 "departmentID": 0}
 
@@ -130,7 +131,7 @@ def test_time_registration_settings_follow_the_options(site: Site) -> None:
     assert site.security.service.GetTimeRegistrationSettings(token=token).ResponseState == "Error"
 
 
-# -- two GUIDs per work unit ---------------------------------------------------------------------------------
+# -- two GUIDs per work unit, bounded Reporting ranges -----------------------------------------------------
 
 
 def _reporting(site: Site, operation: str, **filters: object) -> tuple[int, bytes]:
@@ -183,6 +184,37 @@ def test_units_stored_without_a_second_guid_get_one_and_an_equal_one_is_refused(
     assert from_json(WorkUnit, row).other_guid == loaded.other_guid  # the same every time
     with pytest.raises(ValueError, match="other_guid must differ"):
         from_json(WorkUnit, {**row, "other_guid": row["guid"].upper()})
+
+
+@pytest.mark.parametrize("operation", ["GetWorkUnitsRaw", "GetWorkUnitsRawPaged"])
+def test_reporting_work_ranges_are_bounded(site: Site, operation: str) -> None:
+    paging = {"page": "", "pageSize": ""} if operation.endswith("Paged") else {}
+    assert _reporting(site, operation, startDate="2026-10-01", endDate="2026-10-31", **paging)[0] == 200
+    status, body = _reporting(site, operation, startDate="2026-10-01", endDate="2026-11-01", **paging)
+    assert status == 500
+    assert b"32 days" in body
+    assert b"at most 31 days" in body
+    for open_range in ({"startDate": "", "endDate": "2026-10-31"}, {"startDate": "2026-10-01", "endDate": ""}):
+        status, body = _reporting(site, operation, **open_range, **paging)
+        assert (status, b"startDate and endDate are required" in body) == (500, True)
+    site.app.set_options({"max_reporting_range_days": 7})
+    assert _reporting(site, operation, startDate="2026-10-01", endDate="2026-10-07", **paging)[0] == 200
+    status, body = _reporting(site, operation, startDate="2026-10-01", endDate="2026-10-08", **paging)
+    assert (status, b"at most 7 days" in body) == (500, True)
+
+
+def test_a_too_long_range_over_soap_is_a_fault(site: Site) -> None:
+    envelope = (f'<s:Envelope xmlns:s="{NS_SOAP}"><s:Body><GetWorkUnitsRaw xmlns="http://www.timelog.com/ws/tlp/v4_4">'
+                f"<siteCode>{TIMELOG_SITE_CODE}</siteCode><apiID>{TIMELOG_REPORTING_USERNAME}</apiID>"
+                f"<apiPassword>{TIMELOG_REPORTING_PASSWORD}</apiPassword>"
+                + "".join(f"<{k}>0</{k}>" for k in WORK_FILTERS)
+                + "<startDate>2026-01-01</startDate><endDate>2026-12-31</endDate></GetWorkUnitsRaw></s:Body>"
+                  "</s:Envelope>")
+    response = site.app.handle(Request("POST", "/sandbox/service.asmx", {
+        "content-type": "text/xml; charset=utf-8", "soapaction": '"http://www.timelog.com/ws/tlp/v4_4/GetWorkUnitsRaw"'},
+        envelope.encode()))
+    assert response.status == 500
+    assert "at most 31 days" in etree.fromstring(response.body).findtext(f".//{{{NS_SOAP}}}Fault/faultstring")
 
 
 # -- the three ways in: control API, command line, SandboxProcess --------------------------------------------
