@@ -147,6 +147,9 @@ class Service:
     response_namespace: str
     #: Whether ResponseOf<T> carries IsReturnPaged and TotalPageCount (all current services but Security).
     paged_responses: bool = True
+    #: Whether `?wsdl` is WCF's multi-part form (`?wsdl=wsdl0` binding, `?xsd=xsdN` schemas), as the archived
+    #: ProjectManagementServiceSecure22/23.wsdl and TimeTrackingService files are; Security's archived WSDL is one file.
+    multipart_wsdl: bool = True
     #: Contract renames in older versions, e.g. V1_7 calls ProjectApiReadModel "Project".
     renames: dict[str, dict[str, str]] = field(default_factory=dict)
 
@@ -181,6 +184,12 @@ class ServiceVersion:
     @property
     def name(self) -> str:
         return self.service.name
+
+    @property
+    def binding_namespace(self) -> str:
+        """The namespace of the binding in a multi-part WSDL: ProjectManagementServiceSecure23.wsdl (`?wsdl=wsdl0`)
+        declares it as `http://www.timelog.com/api/tlp/V1_7`, the version with a capital V."""
+        return f"http://www.timelog.com/api/tlp/{self.version}"
 
     def soap_action(self, operation: Operation) -> str:
         """The SOAPAction TimeLog uses for `operation` at this version."""
@@ -324,6 +333,7 @@ SECURITY = Service(
     versions=("V1_2",),
     response_namespace=tlp("1_1"),
     paged_responses=False,
+    multipart_wsdl=False,
     operations=(
         _op("GetToken", "user:string password:string", "ResponseOfSecurityToken", LEGACY_ACTION),
         _op("GetUser", _TOKEN, "ResponseOfUser", LEGACY_ACTION),
