@@ -148,7 +148,8 @@ class Service:
     #: Whether ResponseOf<T> carries IsReturnPaged and TotalPageCount (all current services but Security).
     paged_responses: bool = True
     #: Whether `?wsdl` is WCF's multi-part form (`?wsdl=wsdl0` binding, `?xsd=xsdN` schemas), as the archived
-    #: ProjectManagementServiceSecure22/23.wsdl and TimeTrackingService files are; Security's archived WSDL is one file.
+    #: ProjectManagementServiceSecure22/23.wsdl and TimeTrackingService files are. Security's archived WSDL is one
+    #: file and stays so; Organisation's is one file too, but is served in parts (strict reading).
     multipart_wsdl: bool = True
     #: Contract renames in older versions, e.g. V1_7 calls ProjectApiReadModel "Project".
     renames: dict[str, dict[str, str]] = field(default_factory=dict)
