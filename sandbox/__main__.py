@@ -12,6 +12,7 @@ from sandbox.common.server import SimulatorServer, json_line
 from sandbox.data import DataSpecError, load_data
 from sandbox.forecast.app import ForecastApp
 from sandbox.timelog.app import TimeLogApp
+from sandbox.timelog.options import SiteOptions
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -20,9 +21,16 @@ def _serve(args: argparse.Namespace) -> int:
     except DataSpecError as exc:
         print(f"sandbox: {exc}", file=sys.stderr)
         return 2
+    options = SiteOptions()
+    try:
+        options.update_from_pairs(args.timelog_option)
+    except ValueError as exc:
+        print(f"sandbox: {exc}", file=sys.stderr)
+        return 2
     servers = [
         SimulatorServer(ForecastApp(forecast_data), args.forecast_port),
-        SimulatorServer(TimeLogApp(timelog_data, token_ttl_seconds=args.token_ttl), args.timelog_port),
+        SimulatorServer(TimeLogApp(timelog_data, token_ttl_seconds=args.token_ttl, options=options),
+                        args.timelog_port),
     ]
     for server in servers:
         server.start_in_thread()
@@ -51,6 +59,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     serve.add_argument("--token-ttl", type=float, default=12 * 3600,
                        help="TimeLog token lifetime in seconds (default 12 hours)")
+    serve.add_argument("--timelog-option", action="append", default=[], metavar="KEY=VALUE",
+                       help="a TimeLog site option (sandbox/timelog/options.py), repeatable; VALUE is JSON when it "
+                            "parses, else a string, e.g. guid_model=work_unit or single_wsdl=true")
     serve.add_argument("--log-level", default="WARNING")
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr)

@@ -6,11 +6,14 @@ Shared by the pytest fixtures in `tests/conftest.py`, the demo and the benchmark
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from dataclasses import dataclass, field
 
 import requests
+
+from sandbox.timelog.options import GUID_MODEL_ENV
 
 START_TIMEOUT_SECONDS = 60
 
@@ -51,6 +54,14 @@ class SandboxControl:
         """Close a period or approve entries."""
         return self._call("POST", "lock", spec)
 
+    def options(self, **changes: object) -> dict:
+        """Change some site options (TimeLog only); returns all of them. `reset` does not undo this."""
+        return self._call("POST", "options", changes)
+
+    def get_options(self) -> dict:
+        """The site options (TimeLog only)."""
+        return self._call("GET", "options")
+
 
 @dataclass
 class SandboxProcess:
@@ -58,15 +69,23 @@ class SandboxProcess:
 
     data: str = "demo"
     extra_args: list[str] = field(default_factory=list)
+    #: TimeLog site options (sandbox/timelog/options.py), passed as `--timelog-option KEY=VALUE`. `guid_model`
+    #: defaults to $TIMESYNC_SANDBOX_GUID_MODEL when that is set, so CI can run whole suites under either model.
+    timelog_options: dict[str, object] = field(default_factory=dict)
     process: subprocess.Popen | None = None
     forecast_url: str = ""
     timelog_url: str | None = None
 
     def start(self) -> SandboxProcess:
         """Start the server and wait for its JSON line."""
+        options = dict(self.timelog_options)
+        if "guid_model" not in options and os.environ.get(GUID_MODEL_ENV):
+            options["guid_model"] = os.environ[GUID_MODEL_ENV]
+        option_args = [arg for name, value in options.items()
+                       for arg in ("--timelog-option", f"{name}={json.dumps(value)}")]
         self.process = subprocess.Popen(
             [sys.executable, "-m", "sandbox", "serve", "--forecast-port", "0", "--timelog-port", "0",
-             "--data", self.data, *self.extra_args],
+             "--data", self.data, *option_args, *self.extra_args],
             stdout=subprocess.PIPE,
             text=True,
         )

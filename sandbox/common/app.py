@@ -98,6 +98,19 @@ class SimulatorApp(abc.ABC):
     def lock_period(self, spec: dict) -> dict:
         """Close a period or approve entries so that later writes to them fail like the real API."""
 
+    def get_options(self) -> dict | None:
+        """The simulator's options (`GET /_sandbox/options`); None when it has none (the route answers 404)."""
+        return None
+
+    def set_options(self, changes: dict) -> dict | None:
+        """Change some options (`POST /_sandbox/options`) and return all of them; None when there are none.
+        Raise ValueError naming unknown options or bad values."""
+        return None
+
+    def http_date_offset_seconds(self) -> float:
+        """Seconds added to the HTTP `Date` header of every answer, to simulate a server clock that is off."""
+        return 0.0
+
     def malformed(self, response: Response, kind: str) -> Response:
         """Corrupt a successful body for a `malformed` fault. The default truncates it."""
         return Response(response.status, response.body[: max(1, len(response.body) // 2)], response.headers)

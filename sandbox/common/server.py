@@ -49,7 +49,7 @@ class SimulatorServer(ThreadingHTTPServer):
     # -- control API ---------------------------------------------------------------------------
 
     def control(self, request: Request) -> Response:
-        """Answer `/_sandbox/state|reset|faults|stats|lock`."""
+        """Answer `/_sandbox/state|reset|faults|stats|lock|options`."""
         route = (request.method, request.path[len(CONTROL_PREFIX):].rstrip("/"))
         try:
             if route == ("GET", "state"):
@@ -72,9 +72,26 @@ class SimulatorServer(ThreadingHTTPServer):
             if route == ("POST", "lock"):
                 with self.app.lock:
                     return Response.json(200, self.app.lock_period(request.json()))
+            if route in (("GET", "options"), ("POST", "options")):
+                return self._options(request)
         except (ValueError, KeyError, TypeError, FaultConfigError) as exc:
             return Response.json(400, {"status": 400, "message": f"sandbox control: {exc}"})
         return Response.json(404, {"status": 404, "message": f"sandbox control: no route {route[0]} {route[1]}"})
+
+    def _options(self, request: Request) -> Response:
+        """`GET /_sandbox/options` and `POST /_sandbox/options` (a partial JSON object); `reset` keeps them."""
+        with self.app.lock:
+            if request.method == "GET":
+                options = self.app.get_options()
+            else:
+                changes = request.json() if request.body else {}
+                if not isinstance(changes, dict):
+                    raise ValueError(f"options: expected a JSON object, got {type(changes).__name__}")
+                options = self.app.set_options(changes)
+        if options is None:
+            return Response.json(404, {"status": 404, "message": f"sandbox control: the {self.app.name} simulator "
+                                                                 "has no options"})
+        return Response.json(200, options)
 
     # -- API requests --------------------------------------------------------------------------
 
@@ -144,6 +161,12 @@ def _handler_for(server: SimulatorServer) -> type[BaseHTTPRequestHandler]:
                     self.connection.shutdown(socket.SHUT_RDWR)
                 return
             self._send(response)
+
+        def date_time_string(self, timestamp: float | None = None) -> str:
+            # The `Date` header, off by the simulator's clock offset (a server whose clock is skewed).
+            if timestamp is None:
+                timestamp = time.time() + server.app.http_date_offset_seconds()
+            return super().date_time_string(timestamp)
 
         def _send(self, response: Response) -> None:
             self.send_response(response.status)

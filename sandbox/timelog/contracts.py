@@ -147,6 +147,10 @@ class Service:
     response_namespace: str
     #: Whether ResponseOf<T> carries IsReturnPaged and TotalPageCount (all current services but Security).
     paged_responses: bool = True
+    #: Whether `?wsdl` is WCF's multi-part form (`?wsdl=wsdl0` binding, `?xsd=xsdN` schemas), as the archived
+    #: ProjectManagementServiceSecure22/23.wsdl and TimeTrackingService files are. Security's archived WSDL is one
+    #: file and stays so; Organisation's is one file too, but is served in parts (strict reading).
+    multipart_wsdl: bool = True
     #: Contract renames in older versions, e.g. V1_7 calls ProjectApiReadModel "Project".
     renames: dict[str, dict[str, str]] = field(default_factory=dict)
 
@@ -181,6 +185,12 @@ class ServiceVersion:
     @property
     def name(self) -> str:
         return self.service.name
+
+    @property
+    def binding_namespace(self) -> str:
+        """The namespace of the binding in a multi-part WSDL: ProjectManagementServiceSecure23.wsdl (`?wsdl=wsdl0`)
+        declares it as `http://www.timelog.com/api/tlp/V1_7`, the version with a capital V."""
+        return f"http://www.timelog.com/api/tlp/{self.version}"
 
     def soap_action(self, operation: Operation) -> str:
         """The SOAPAction TimeLog uses for `operation` at this version."""
@@ -310,15 +320,25 @@ _TOKEN = "token:SecurityToken"
 
 # -- SecurityService V1_2 -----------------------------------------------------------------------------
 
+#: The RoleTypes enum of SecurityService V1_2 (GetUser's `Roles`).
+SECURITY_ROLES = (
+    "ExternalContractor", "ExternalSalesperson", "TeamLeader", "ProjectMember", "SalesPerson", "ProjectManager",
+    "LimitedSectionManager", "SectionManager", "Manager", "SystemAdministrator", "UserCRM", "UserHelpDesk",
+    "UserSalary", "SystemAdministration", "ProjectManagement", "CustomerContacts", "TimeTracking",
+    "UserCanCreateProject", "UserCanEditOwnProjects", "UserCanEditAllProjects", "UserCanEditOwnDepartmentProjects",
+    "CanBeAllocated")
+
 SECURITY = Service(
     name="SecurityService",
     area="Security",
     versions=("V1_2",),
     response_namespace=tlp("1_1"),
     paged_responses=False,
+    multipart_wsdl=False,
     operations=(
         _op("GetToken", "user:string password:string", "ResponseOfSecurityToken", LEGACY_ACTION),
         _op("GetUser", _TOKEN, "ResponseOfUser", LEGACY_ACTION),
+        _op("GetTimeRegistrationSettings", _TOKEN, "ResponseOfTimeRegistrationSettings", LEGACY_ACTION),
         _op("IsAlive", "", "bool", LEGACY_ACTION),
     ),
     contracts=(
@@ -334,12 +354,18 @@ SECURITY = Service(
         DataContract("APIMessage", tlp("1_1"), members("Message:string Severity:APIMessageSeverity ErrorCode:int")),
         _EXECUTION_STATUS,
         _SEVERITY,
-        Enumeration("RoleTypes", NS_SECURITY_ENUMS, (
-            "ExternalContractor", "ExternalSalesperson", "TeamLeader", "ProjectMember", "SalesPerson",
-            "ProjectManager", "LimitedSectionManager", "SectionManager", "Manager", "SystemAdministrator",
-            "UserCRM", "UserHelpDesk", "UserSalary", "SystemAdministration", "ProjectManagement",
-            "CustomerContacts", "TimeTracking", "UserCanCreateProject", "UserCanEditOwnProjects",
-            "UserCanEditAllProjects", "UserCanEditOwnDepartmentProjects", "CanBeAllocated")),
+        Enumeration("RoleTypes", NS_SECURITY_ENUMS, SECURITY_ROLES),
+        # SecurityServiceSecure.wsdl (archived) and transactional_contracts.json: members in this order, none
+        # IsRequired; the values are documented in TimeLog.TLP.API.XML (GetTimeRegistrationSettings remarks).
+        DataContract("TimeRegistrationSettings", tlp("1_2"), members(
+            "UseCaseSensetiveLogin:bool UseWBS:bool UseTaskUniqueID:bool CustomerSortByNo:bool "
+            "ProjectSortByNo:bool FormatingLCID:int UseStartEndTime:bool TimeTrackingShowCustomerNo:bool "
+            "TimeTrackingShowCustomerName:bool TimeTrackingShowProjectNo:bool TimeTrackingShowWBS:bool "
+            "TimeTrackingShowTaskID:bool AllowTimetrackingOnAllActiveProjects:bool "
+            "TimeTrackingAllowRegistrationOverlap:bool ShowTimesheetAdditionalTextField:bool "
+            "AdditionalTextFieldLabel:string AdditionalTextFieldValidation:int AdditionalTextFieldType:int "
+            "NumberOfTasksReturnedInTrackerSearch:int LimitTrackerSearchToProjects:bool MaxReceivedMessageSize:int "
+            "TrackerRequiredSpaceBeforeIncreaseStorage:int TrackerIncreaseStorageQuota:int"), "APIBase"),
     ),
 )
 

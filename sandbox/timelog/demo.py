@@ -20,7 +20,7 @@ from sandbox.credentials import (
     TIMELOG_SITE_CODE,
     TIMELOG_USERNAME,
 )
-from sandbox.timelog.model import APPROVED_BY_PROJECT_MANAGER
+from sandbox.timelog.model import APPROVED_BY_PROJECT_MANAGER, derived_other_guid
 
 DEMO_TODAY = date(2026, 11, 20)
 DEMO_SEED = 2026
@@ -45,7 +45,7 @@ ALLOCATED_PROJECTS_PER_EMPLOYEE = 3
 NOTES = (
     "Møde med kunden om næste fase", "Rettelse af \"login\"-fejl", "Prices & VAT <excl.>", "Kodegennemgang",
     "Café-menu: æøå ÆØÅ", "Deploy to staging ✅", "O'Brien's review", "Support: a < b && c > d", "Sprint planning",
-    "Dokumentation", "",
+    "Dokumentation", "Diverse",
 )
 MINUTES = (15, 30, 45, 60, 60, 90, 120, 120, 180, 240, 300, 420)
 #: The first employees have their first two weeks approved by the project manager (locked for edits).
@@ -197,8 +197,11 @@ class _Generator:
             start = datetime(day.year, day.month, day.day, WORKDAY_START_HOUR) + timedelta(
                 minutes=15 * rng.randrange(32))
             created = _at(day, ENTRY_HOUR, rng)
+            guid = _guid(rng)
             unit = {
-                "work_id": WORK_IDS + index, "guid": _guid(rng), "task_id": rng.choice(tasks_of[employee_id]),
+                # `other_guid`: Reporting's second GUID of the unit, always different from `guid`.
+                "work_id": WORK_IDS + index, "guid": guid, "other_guid": derived_other_guid(guid),
+                "task_id": rng.choice(tasks_of[employee_id]),
                 "employee_id": employee_id, "start_at": start.isoformat(), "minutes": rng.choice(MINUTES),
                 "description": rng.choice(NOTES), "created_at": created, "modified_at": created,
                 "approved_status": APPROVED_BY_PROJECT_MANAGER

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
+import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache
@@ -23,6 +24,7 @@ APPROVED_BY_DEPARTMENT_MANAGER = 30
 #: Task status values (Reporting "Task Status" enum, ProjectTaskFlat.TaskStatus names).
 TASK_STATUS_NAMES = {0: "NotStarted", 1: "InProgress", 2: "OnHold", 3: "Completed", 4: "Cancelled"}
 TASK_STATUS_CLOSED = frozenset({3, 4})
+TASK_STATUS_IN_PROGRESS, TASK_STATUS_COMPLETED = 1, 3
 
 #: Project status values (GetProjects statusID).
 PROJECT_STATUS_NAMES = {0: "Quote", 1: "Approved", 2: "In progress", 3: "On hold", 4: "Completed", 5: "Archived",
@@ -113,9 +115,11 @@ class Task:
     parent_task_id: int = 0
     description: str = ""
     budget_hours: float = 0.0
-    status: int = 1
+    status: int = TASK_STATUS_IN_PROGRESS
     sort_order: int = 0
     external_keys: list[ExternalKey] = field(default_factory=list)
+    #: Task.AdditionalTextIsRequired: with AdditionalTextFieldValidation 1, work on this task needs the text.
+    additional_text_required: bool = False
 
     @property
     def is_active(self) -> bool:
@@ -135,9 +139,23 @@ class Allocation:
     end_date: date
 
 
+#: Namespace of the derived second GUID of work units that were stored without one.
+_OTHER_GUID_NAMESPACE = uuid.UUID("5f1d3c8e-2b7a-4c1e-9a6d-0e4b8f2c7a11")
+
+
+def derived_other_guid(guid: str) -> str:
+    """A second GUID for a work unit, always different from `guid` and the same for the same `guid`."""
+    return str(uuid.uuid5(_OTHER_GUID_NAMESPACE, guid.lower()))
+
+
 @dataclass
 class WorkUnit:
-    """One time registration. `minutes` is the registered duration; `start_at.date()` is its date."""
+    """One time registration. `minutes` is the registered duration; `start_at.date()` is its date.
+
+    Reporting lists two GUIDs per unit (TimeRegistrationGuid and WorkUnitGuid, different in TimeLog's sample
+    GetWorkUnitsRaw.xml): `guid` is the one the Transactional API carries, `other_guid` the other one; the
+    `guid_model` site option says which Reporting element gets which.
+    """
 
     work_id: int
     guid: str
@@ -152,6 +170,16 @@ class WorkUnit:
     additional_text: str = ""
     #: Bumped on every change; served as WorkUnit.TimeStamp (a row version, like TimeLog's).
     row_version: int = 1
+    other_guid: str = ""
+    #: WorkUnit.BillableDuration in minutes; None when the registration does not set one.
+    billable_minutes: int | None = None
+    is_meeting: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.other_guid:  # snapshots from before there were two GUIDs
+            self.other_guid = derived_other_guid(self.guid)
+        if self.other_guid.lower() == self.guid.lower():
+            raise ValueError(f"other_guid must differ from guid ({self.guid})")
 
     @property
     def date(self) -> date:

@@ -18,6 +18,7 @@ from lxml import etree
 
 from sandbox.common.app import Request, Response
 from sandbox.timelog.model import Allocation, Customer, Employee, Project, Task, WorkUnit
+from sandbox.timelog.options import GUID_MODEL_WORK_UNIT
 from sandbox.timelog.soap import (
     NS_SOAP_ENV,
     SOAP_CONTENT_TYPE,
@@ -121,6 +122,14 @@ def _text(value: Any) -> str:
 # -- rows (element order = XSD sequence order) ---------------------------------------------------------
 
 
+def _guids(store: Store, unit: WorkUnit) -> tuple[str, str]:
+    """(TimeRegistrationGuid, WorkUnitGuid). GetWorkUnitsRaw.xml (TimeLog's sample) shows the two different; no
+    source says which one the Transactional API's WorkUnit.GUID is, so the `guid_model` option picks."""
+    if store.options.guid_model == GUID_MODEL_WORK_UNIT:
+        return unit.other_guid, unit.guid
+    return unit.guid, unit.other_guid
+
+
 def work_unit_row(store: Store, unit: WorkUnit) -> tuple[dict[str, str], Row]:
     employee = store.employees[unit.employee_id]
     task = store.tasks.get(unit.task_id)
@@ -132,7 +141,7 @@ def work_unit_row(store: Store, unit: WorkUnit) -> tuple[dict[str, str], Row]:
     end = unit.start_at + timedelta(minutes=unit.minutes)
     zero = 0.0
     row: Row = [
-        ("TimeRegistrationGuid", unit.guid), ("WorkUnitGuid", unit.guid), ("OvertimeFactor", 100.0),
+        *zip(("TimeRegistrationGuid", "WorkUnitGuid"), _guids(store, unit), strict=True), ("OvertimeFactor", 100.0),
         ("EmployeeID", employee.employee_id), ("EmployeeInitials", employee.initials),
         ("EmployeeFirstName", employee.first_name), ("EmployeeLastName", employee.last_name),
         ("AllocationID", allocation.allocation_id if allocation else 1), ("TaskID", unit.task_id),
@@ -266,9 +275,24 @@ def _date_filter(text: str, name: str) -> date | None:
         raise ReportingError(f"{name}: {text!r} is not a date (use yyyy-MM-dd)") from exc
 
 
+def _registration_range(store: Store, f: dict[str, Any]) -> tuple[date, date]:
+    """startDate..endDate, at most `max_reporting_range_days` days (both ends counted). TimeLog's guidance
+    (SDK Views/Reporting/SynchronizingData.cshtml) is to sync "in batches by month", and its SDK caps an answer
+    at MaxReceivedMessageSize (ServiceHandler.cs): a longer or open range is refused (strict reading)."""
+    limit = store.options.max_reporting_range_days
+    first, last = _date_filter(f["startDate"], "startDate"), _date_filter(f["endDate"], "endDate")
+    if first is None or last is None:
+        raise ReportingError(f"startDate and endDate are required: a registration date range is at most {limit} "
+                             "days on this site (sync in month batches)")
+    days = (last - first).days + 1
+    if days > limit:
+        raise ReportingError(f"The registration date range {first}..{last} is {days} days; at most {limit} days "
+                             "per call are allowed on this site (sync in month batches)")
+    return first, last
+
+
 def _work_units(store: Store, f: dict[str, Any]) -> list[WorkUnit]:
-    first = _date_filter(f["startDate"], "startDate") or date.min
-    last = _date_filter(f["endDate"], "endDate") or date.max
+    first, last = _registration_range(store, f)
     units = store.work_between(first, last, f["employeeID"] or None)
     result = []
     for unit in units:

@@ -20,13 +20,14 @@ def _w(tag: str) -> str:
     return f"{{{NS_WSDL}}}{tag}"
 
 
-def build_reporting_wsdl(address: str) -> bytes:
-    """The WSDL with its SOAP port at `address`."""
+def build_reporting_wsdl(address: str, omit: tuple[str, ...] = ()) -> bytes:
+    """The WSDL with its SOAP port at `address`, without the operations named in `omit`."""
+    operations = [operation for operation in OPERATIONS.values() if operation.name not in omit]
     root = etree.Element(_w("definitions"), targetNamespace=NS_REPORTING_SERVICE,
                          nsmap={"wsdl": NS_WSDL, "soap": NS_WSDL_SOAP, "s": NS_XSD, "tns": NS_REPORTING_SERVICE})
     schema = etree.SubElement(etree.SubElement(root, _w("types")), _s("schema"), elementFormDefault="qualified",
                               targetNamespace=NS_REPORTING_SERVICE)
-    for operation in OPERATIONS.values():
+    for operation in operations:
         request = etree.SubElement(schema, _s("element"), name=operation.name)
         sequence = etree.SubElement(etree.SubElement(request, _s("complexType")), _s("sequence"))
         for name, kind in ((c, "string") for c in CREDENTIALS):
@@ -47,7 +48,7 @@ def build_reporting_wsdl(address: str) -> bytes:
     port_type = etree.Element(_w("portType"), name=PORT_NAME)
     binding = etree.Element(_w("binding"), name=PORT_NAME, type=f"tns:{PORT_NAME}")
     etree.SubElement(binding, f"{{{NS_WSDL_SOAP}}}binding", transport=SOAP_HTTP_TRANSPORT)
-    for operation in OPERATIONS.values():
+    for operation in operations:
         for direction, element in (("SoapIn", operation.name), ("SoapOut", f"{operation.name}Response")):
             message = etree.SubElement(root, _w("message"), name=f"{operation.name}{direction}")
             etree.SubElement(message, _w("part"), name="parameters", element=f"tns:{element}")

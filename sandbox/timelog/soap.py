@@ -1,7 +1,8 @@
 """SOAP 1.1 plumbing driven by `contracts`: hardened parsing, request decoding, response encoding, faults.
 
 Python values on our side of the codec: a data contract is a dict keyed by member name (missing members are
-written as WCF writes unset members: the type's default for value types, `i:nil="true"` otherwise), arrays
+written as WCF writes unset members: the type's default for value types, `i:nil="true"` otherwise; members a
+request leaves out are read as their type's default, as WCF reads them), arrays
 are lists, Guid is a str, DateTime is a naive datetime (site-local time, see `app.py`), TimeSpan is a
 timedelta, base64 is bytes.
 """
@@ -313,12 +314,28 @@ class Codec:
             return text
         return self._read_contract(node, resolved)
 
+    def default(self, type_name: str) -> Any:
+        """The value WCF gives a member the message leaves out: the .NET default of its type (0, false,
+        DateTime.MinValue, Guid.Empty, TimeSpan.Zero, an enum's first value; null for strings, arrays, nullables
+        and data contracts)."""
+        if type_name.endswith("[]") or type_name in (XML_ELEMENT, "anyType"):
+            return None
+        if type_name in PRIMITIVES:
+            return _DEFAULTS.get(type_name)
+        resolved = self.version.lookup(type_name)
+        if isinstance(resolved, Enumeration):
+            return resolved.values[0] if resolved.values else None
+        return None
+
     def _read_contract(self, node: etree._Element, contract: DataContract) -> dict[str, Any]:
+        """Every member of `contract`: absent ones get their type's default, as WCF's DataContractSerializer
+        leaves them (it never calls a constructor), so an absent member means "default", never "unchanged"."""
         children = {child.tag: child for child in node if isinstance(child.tag, str)}
         result: dict[str, Any] = {}
         for member, member_ns in self.version.chain(contract):
             child = children.get(f"{{{member_ns}}}{member.name}")
             if child is None:
+                result[member.name] = self.default(member.type)
                 continue
             try:
                 result[member.name] = self.read(child, member.type)

@@ -8,6 +8,7 @@ in time order, and full result orderings are cached until the next write (`revis
 from __future__ import annotations
 
 import bisect
+import re
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -16,6 +17,8 @@ from typing import Any
 
 from sandbox.timelog.model import (
     APPROVED_CLOSED,
+    TASK_STATUS_COMPLETED,
+    TASK_STATUS_IN_PROGRESS,
     TASK_STATUS_NAMES,
     Allocation,
     ApiUser,
@@ -32,11 +35,20 @@ from sandbox.timelog.model import (
     from_json,
     to_json,
 )
+from sandbox.timelog.options import (
+    ADDITIONAL_TEXT_ALWAYS,
+    ADDITIONAL_TEXT_NOT_VALIDATED,
+    ADDITIONAL_TEXT_PER_TASK,
+    ADDITIONAL_TEXT_TYPE_INTEGER,
+    SiteOptions,
+)
 
 #: TimeLog keeps the work change log for three months.
 CHANGE_LOG_RETENTION = timedelta(days=92)
 #: A registration longer than a day is refused.
 MAX_WORK_MINUTES = 24 * 60
+#: What .NET's int.Parse accepts: an optional sign and digits, blanks around.
+_INTEGER = re.compile(r"\s*[+-]?\d+\s*")
 ACTION_CREATED, ACTION_UPDATED, ACTION_DELETED = "Created", "Updated", "Deleted"
 
 #: The JSON sections of a snapshot and the entity each holds.
@@ -56,6 +68,38 @@ SECTIONS: dict[str, type] = {
 
 class RefusedError(Exception):
     """A business rule refused one item; the message tells the client what to fix."""
+
+
+@dataclass
+class WorkInput:
+    """One WorkUnit as InsertWork/UpdateWork receive it (absent members already at their WCF defaults)."""
+
+    task_id: int
+    start_at: datetime
+    minutes: int
+    description: str
+    additional_text: str = ""
+    billable_minutes: int | None = None
+    is_meeting: bool = False
+
+
+@dataclass
+class TaskInput:
+    """One Task as CreateTask/CreateSubTask/UpdateTask receive it (absent members at their WCF defaults)."""
+
+    guid: str | None
+    name: str = ""
+    no: str = ""
+    description: str = ""
+    budget_hours: float = 0.0
+    #: None for DateTime.MinValue (what an unset DateTime arrives as).
+    start_date: date | None = None
+    end_date: date | None = None
+    additional_text_required: bool = False
+    #: State.IsActive; False when State is absent.
+    is_active: bool = False
+    #: None unless IsExternalKeysLoaded is true.
+    external_keys: list[ExternalKey] | None = None
 
 
 def utc_now() -> datetime:
@@ -95,8 +139,11 @@ def paginate(ordered: list[Any], page: int, page_size: int) -> Page:
 class Store:
     """All data of one simulated site, with indexes. Callers hold the app lock."""
 
-    def __init__(self, data: dict | None = None, clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(self, data: dict | None = None, clock: Callable[[], datetime] = utc_now,
+                 options: SiteOptions | None = None) -> None:
         self.clock = clock
+        #: The site's settings; `load` (and so `/_sandbox/reset`) never touches them.
+        self.options = options or SiteOptions()
         self._last_stamp = datetime.min
         self.load(data or {})
 
@@ -246,40 +293,66 @@ class Store:
         self.change_log.append(ChangeEntry(action, unit.guid, at, unit.employee_id, unit.date))
         self._change_times.append(at)
 
-    def _check_registration(self, employee: Employee, task_id: int, start_at: datetime, minutes: int) -> Task:
-        task = self.tasks.get(task_id)
+    def _check_registration(self, employee: Employee, work: WorkInput) -> Task:
+        # InsertWork.cs (SDK sample): `Description = "Test registration", // Required`; TimeLog.TLP.API.XML,
+        # InsertWork: "Initialize at least GUID, TaskID, EmployeeInitials, Duration, StartDateTime, EndDateTime
+        # and Description".
+        if not work.description.strip():
+            raise RefusedError("Description is required")
+        task = self.tasks.get(work.task_id)
         if task is None:
-            raise RefusedError(f"Task with TaskID {task_id} does not exist")
+            raise RefusedError(f"Task with TaskID {work.task_id} does not exist")
         if not task.is_active:
-            raise RefusedError(f"Task {task_id} is {TASK_STATUS_NAMES[task.status]}; time cannot be registered on it")
-        if (employee.employee_id, task_id) not in self.allocation_by_pair:
+            raise RefusedError(f"Task {work.task_id} is {TASK_STATUS_NAMES[task.status]}; time cannot be registered "
+                               "on it")
+        if (employee.employee_id, work.task_id) not in self.allocation_by_pair:
             raise RefusedError(f"Employee {employee.initials} (EmployeeID {employee.employee_id}) is not allocated to "
-                          f"task {task_id}; allocate the employee first (AddEmployeeToTask)")
-        if not 0 < minutes <= MAX_WORK_MINUTES:
-            raise RefusedError(f"Duration must be more than 0 and at most 24 hours, got {minutes} minutes")
-        reason = self.closed_reason(employee.employee_id, start_at.date())
+                               f"task {work.task_id}; allocate the employee first (AddEmployeeToTask)")
+        if not 0 < work.minutes <= MAX_WORK_MINUTES:
+            raise RefusedError(f"Duration must be more than 0 and at most 24 hours, got {work.minutes} minutes")
+        if work.billable_minutes is not None and not 0 <= work.billable_minutes <= MAX_WORK_MINUTES:
+            raise RefusedError(f"BillableDuration must be 0 to 24 hours, got {work.billable_minutes} minutes")
+        self._check_additional_text(task, work.additional_text)
+        reason = self.closed_reason(employee.employee_id, work.start_at.date())
         if reason:
             raise RefusedError(reason)
         return task
 
-    def insert_work(self, employee: Employee, guid: str | None, task_id: int, start_at: datetime, minutes: int,
-                    description: str, additional_text: str = "") -> WorkUnit:
+    def _check_additional_text(self, task: Task, text: str) -> None:
+        """TimeLog.TLP.API.XML, GetTimeRegistrationSettings: AdditionalTextFieldValidation 0 "No validation",
+        1 "Based on AdditionalTextIsRequired on task, apply validation based on type", 2 "Field is required,
+        apply validation based on type"; AdditionalTextFieldType 2 "Integer"."""
+        validation = self.options.additional_text_validation
+        if validation == ADDITIONAL_TEXT_NOT_VALIDATED:
+            return
+        required = validation == ADDITIONAL_TEXT_ALWAYS or (validation == ADDITIONAL_TEXT_PER_TASK
+                                                            and task.additional_text_required)
+        if required and not text.strip():
+            where = "on this site" if validation == ADDITIONAL_TEXT_ALWAYS else f"on task {task.task_id}"
+            raise RefusedError(f"AdditionalText is required {where}")
+        # Strict reading: with validation on, a non-empty text is type-checked on every task.
+        if (text.strip() and self.options.additional_text_type == ADDITIONAL_TEXT_TYPE_INTEGER
+                and not _INTEGER.fullmatch(text)):
+            raise RefusedError(f"AdditionalText must be an integer on this site, got {text!r}")
+
+    def insert_work(self, employee: Employee, guid: str | None, work: WorkInput) -> WorkUnit:
         """Register time; refuses unallocated tasks, closed periods and GUIDs already used."""
         if guid and guid in self.work:
             raise RefusedError(f"A work unit with GUID {guid} already exists")
-        self._check_registration(employee, task_id, start_at, minutes)
+        self._check_registration(employee, work)
         now = self.now()
-        unit = WorkUnit(self._next_id("work"), guid or new_guid(), task_id, employee.employee_id, start_at, minutes,
-                        description, now, now, additional_text=additional_text)
+        unit = WorkUnit(self._next_id("work"), guid or new_guid(), work.task_id, employee.employee_id, work.start_at,
+                        work.minutes, work.description, now, now, additional_text=work.additional_text,
+                        other_guid=new_guid(), billable_minutes=work.billable_minutes, is_meeting=work.is_meeting)
         self._index_work(unit)
-        self.work_count_by_task[task_id] = self.work_count_by_task.get(task_id, 0) + 1
+        self.work_count_by_task[work.task_id] = self.work_count_by_task.get(work.task_id, 0) + 1
         self._log(ACTION_CREATED, unit, now)
         self._changed()
         return unit
 
-    def update_work(self, guid: str, employee: Employee | None, task_id: int, start_at: datetime, minutes: int,
-                    description: str, additional_text: str) -> WorkUnit:
-        """Change a registration (matched on GUID); locked ones are refused, before and after the change."""
+    def update_work(self, guid: str, employee: Employee | None, work: WorkInput) -> WorkUnit:
+        """Change a registration (matched on GUID) to exactly `work`; locked ones are refused, before and after
+        the change."""
         unit = self.work.get(guid)
         if unit is None:
             raise RefusedError(f"Work unit with GUID {guid} does not exist")
@@ -290,14 +363,15 @@ class Store:
             raise RefusedError(f"Work unit {guid} belongs to employee {unit.employee_id}; "
                                "the employee cannot be changed")
         owner = self.employees[unit.employee_id]
-        self._check_registration(owner, task_id, start_at, minutes)
+        self._check_registration(owner, work)
         self._unindex_work(unit)
-        if task_id != unit.task_id:
+        if work.task_id != unit.task_id:
             self.work_count_by_task[unit.task_id] -= 1
-            self.work_count_by_task[task_id] = self.work_count_by_task.get(task_id, 0) + 1
+            self.work_count_by_task[work.task_id] = self.work_count_by_task.get(work.task_id, 0) + 1
         now = self.now()
-        unit.task_id, unit.start_at, unit.minutes = task_id, start_at, minutes
-        unit.description, unit.additional_text = description, additional_text
+        unit.task_id, unit.start_at, unit.minutes = work.task_id, work.start_at, work.minutes
+        unit.description, unit.additional_text = work.description, work.additional_text
+        unit.billable_minutes, unit.is_meeting = work.billable_minutes, work.is_meeting
         unit.modified_at = now
         unit.row_version += 1
         self._index_work(unit)
@@ -366,10 +440,31 @@ class Store:
             other = self.task_by_external_key(key.system_name, key.external_id)
             if other is not None and other.task_id != task_id:
                 raise RefusedError(f"External key {key.system_name}/{key.external_id} is already used by task "
-                              f"{other.task_id}")
+                                   f"{other.task_id}")
 
-    def create_task(self, project_id: int, fields: dict[str, Any], parent_task_id: int = 0) -> Task:
-        """A new task (last in its project's or parent's list)."""
+    def _defined_keys(self, keys: list[ExternalKey]) -> list[ExternalKey]:
+        """The keys of external systems defined in TimeLog's API settings; the others are dropped silently
+        (timelog-api.md §3.8: "System name must be defined in TimeLog's API settings")."""
+        return [key for key in keys if self.options.defined_system(key.system_name) is not None]
+
+    @staticmethod
+    def _checked_task_fields(fields: TaskInput) -> str:
+        """The task's name, once the members every task needs are there (what ExternalKeysOnProjectAndTasks.cs
+        sets: Name, StartDate, EndDate)."""
+        name = fields.name.strip()
+        if not name:
+            raise RefusedError("Task Name is required")
+        if fields.start_date is None:
+            raise RefusedError("Task StartDate is required (DateTime.MinValue is no date)")
+        if fields.end_date is None:
+            raise RefusedError("Task EndDate is required (DateTime.MinValue is no date)")
+        if fields.end_date < fields.start_date:
+            raise RefusedError(f"Task EndDate {fields.end_date} is before its StartDate {fields.start_date}")
+        return name
+
+    def create_task(self, project_id: int, fields: TaskInput, parent_task_id: int = 0) -> Task:
+        """A new task (last in its project's or parent's list), with everything the SDK sample
+        ExternalKeysOnProjectAndTasks.cs sets: Name, StartDate, EndDate and State.IsActive = true."""
         project = self.projects.get(project_id)
         if project is None:
             raise RefusedError(f"Project with ProjectID {project_id} does not exist")
@@ -377,37 +472,47 @@ class Store:
             parent = self.tasks.get(parent_task_id)
             if parent is None or parent.project_id != project_id:
                 raise RefusedError(f"Parent task {parent_task_id} does not exist in project {project_id}")
-        name = (fields.get("name") or "").strip()
-        if not name:
-            raise RefusedError("Task Name is required")
-        guid = fields.get("guid")
-        if guid and guid in self.task_by_guid:
-            raise RefusedError(f"A task with ID (GUID) {guid} already exists")
-        keys = fields.get("external_keys") or []
+        name = self._checked_task_fields(fields)
+        if not fields.is_active:
+            raise RefusedError("Task State.IsActive must be true: a task is created active")
+        if fields.guid and fields.guid in self.task_by_guid:
+            raise RefusedError(f"A task with ID (GUID) {fields.guid} already exists")
+        keys = self._defined_keys(fields.external_keys or [])
         self._check_external_keys(keys, None)
         now = self.now()
         siblings = [t for t in self.tasks.values() if t.project_id == project_id and t.parent_task_id == parent_task_id]
         task = Task(
-            task_id=self._next_id("task"), guid=guid or new_guid(), project_id=project_id, name=name,
-            no=fields.get("no") or "", start_date=fields.get("start_date") or project.start_date,
-            end_date=fields.get("end_date") or project.end_date, created_at=now, modified_at=now,
-            parent_task_id=parent_task_id, description=fields.get("description") or "",
-            budget_hours=fields.get("budget_hours") or 0.0, sort_order=len(siblings) + 1, external_keys=keys,
+            task_id=self._next_id("task"), guid=fields.guid or new_guid(), project_id=project_id, name=name,
+            no=fields.no, start_date=fields.start_date, end_date=fields.end_date, created_at=now, modified_at=now,
+            parent_task_id=parent_task_id, description=fields.description, budget_hours=fields.budget_hours,
+            sort_order=len(siblings) + 1, external_keys=keys, additional_text_required=fields.additional_text_required,
         )
         self.tasks[task.task_id] = task
         self.task_by_guid[task.guid] = task
         self._changed()
         return task
 
-    def update_task(self, task: Task, fields: dict[str, Any]) -> Task:
-        """Change a task's data properties (name, number, description, budget, dates, external keys)."""
-        if "name" in fields and not (fields["name"] or "").strip():
-            raise RefusedError("Task Name is required")
-        if fields.get("external_keys") is not None:
-            self._check_external_keys(fields["external_keys"], task.task_id)
-        for name in ("name", "no", "description", "budget_hours", "start_date", "end_date", "external_keys"):
-            if fields.get(name) is not None:
-                setattr(task, name, fields[name].strip() if name == "name" else fields[name])
+    def update_task(self, task: Task, project_id: int, fields: TaskInput) -> Task:
+        """Set every data property of `task` to what was sent ("Updates the data properties of the specified
+        Task", TimeLog.TLP.API.XML): absent members arrive as defaults and are applied as such."""
+        if project_id != task.project_id:
+            raise RefusedError(f"Task {task.task_id} belongs to project {task.project_id}, not to projectID "
+                               f"{project_id}")
+        name = self._checked_task_fields(fields)
+        keys = None
+        if fields.external_keys is not None:  # IsExternalKeysLoaded: the list replaces the stored one
+            keys = self._defined_keys(fields.external_keys)
+            self._check_external_keys(keys, task.task_id)
+        task.name, task.no, task.description = name, fields.no, fields.description
+        task.budget_hours, task.additional_text_required = fields.budget_hours, fields.additional_text_required
+        task.start_date, task.end_date = fields.start_date, fields.end_date
+        if keys is not None:
+            task.external_keys = keys
+        # State.IsActive (strict reading): false closes an active task as Completed, true reopens a closed one.
+        if task.is_active and not fields.is_active:
+            task.status = TASK_STATUS_COMPLETED
+        elif fields.is_active and not task.is_active:
+            task.status = TASK_STATUS_IN_PROGRESS
         task.modified_at = self.now()
         self._changed()
         return task

@@ -30,6 +30,8 @@ from sandbox.timelog.store import (
     Page,
     RefusedError,
     Store,
+    TaskInput,
+    WorkInput,
     paginate,
 )
 
@@ -148,7 +150,8 @@ def task_contract(store: Store, task: Task, load_keys: bool = True) -> dict:
         "ID": task.guid, "TaskID": task.task_id, "Name": task.name, "FullName": task_full_name(store, task),
         "No": task.no, "Description": task.description, "Link": "", "BudgetHours": task.budget_hours,
         "BudgetAmount": 0.0, "StartDate": _midnight(task.start_date), "EndDate": _midnight(task.end_date),
-        "TaskTypeID": 1, "AdditionalTextIsRequired": False, "ProjectSubContractID": 0, "HourlyRateID": 0,
+        "TaskTypeID": 1, "AdditionalTextIsRequired": task.additional_text_required, "ProjectSubContractID": 0,
+        "HourlyRateID": 0,
         "IsReadyForInvoicing": False,
         "Details": {"CustomerHeader": customer_header(store, project), "ProjectHeader": project_header(project),
                     "Type": {"ID": 1, "ID2": 0, "Name": "Standard", "Name2": ""}, "CustomField": None,
@@ -211,7 +214,9 @@ def work_unit_contract(store: Store, unit: WorkUnit) -> dict:
         "EmployeeInitials": store.employees[unit.employee_id].initials, "Duration": duration,
         "StartDateTime": unit.start_at, "EndDateTime": unit.start_at + duration, "Description": unit.description,
         "TimeStamp": unit.row_version.to_bytes(8, "big"), "IsEditable": store.is_locked(unit) is None,
-        "AdditionalText": unit.additional_text, "IsMeeting": False, "BillableDuration": duration,
+        "AdditionalText": unit.additional_text, "IsMeeting": unit.is_meeting,
+        # Nil unless the registration set one (InsertWork.cs: "Add if you want to deviate from registered time").
+        "BillableDuration": None if unit.billable_minutes is None else timedelta(minutes=unit.billable_minutes),
         "Details": {"TaskHeader": task_header(store, task) if task else None,
                     "ProjectHeader": project_header(project) if project else None,
                     "CustomerHeader": customer_header(store, project) if project else None},
@@ -309,27 +314,28 @@ def _site(value: datetime | None, default: datetime) -> datetime:
     return to_site_time(value) if value is not None else default
 
 
-def _keys(raw: list[dict] | None) -> list[ExternalKey] | None:
-    if raw is None:
+def _date_or_none(value: datetime | None) -> date | None:
+    """A DateTime member as a date; None for DateTime.MinValue (what an unset DateTime arrives as) and nil."""
+    if value is None or to_site_time(value) == MIN_DATETIME:
         return None
-    return [ExternalKey(k.get("SystemName") or "", k.get("ExternalID") or "") for k in raw
-            if k and k.get("SystemName") and k.get("ExternalID")]
+    return to_site_time(value).date()
 
 
-def _task_fields(task: dict) -> dict[str, Any]:
-    """Task contract → store fields; absent members stay absent, unset dates are ignored."""
+def _task_input(task: dict) -> TaskInput:
+    """Task contract → `TaskInput`. The codec gives absent members their WCF defaults, so nothing here means
+    "unchanged". ExternalKeys count only with IsExternalKeysLoaded = true, as the SDK samples
+    ExternalKeysOnProjectAndTasks.cs and ManipulateExternalKeys.cs set it."""
     guid = task.get("ID")
-    fields: dict[str, Any] = {"guid": None if guid in (None, EMPTY_GUID) else guid}
-    for member, name in (("Name", "name"), ("No", "no"), ("Description", "description"),
-                         ("BudgetHours", "budget_hours")):
-        if member in task:
-            fields[name] = task[member]
-    for member, name in (("StartDate", "start_date"), ("EndDate", "end_date")):
-        value = task.get(member)
-        if value is not None and to_site_time(value) != MIN_DATETIME:
-            fields[name] = to_site_time(value).date()
-    fields["external_keys"] = _keys(task.get("ExternalKeys"))
-    return fields
+    keys = None
+    if task.get("IsExternalKeysLoaded"):
+        keys = [ExternalKey(k.get("SystemName") or "", k.get("ExternalID") or "")
+                for k in task.get("ExternalKeys") or [] if k and k.get("SystemName") and k.get("ExternalID")]
+    return TaskInput(
+        guid=None if guid in (None, EMPTY_GUID) else guid, name=task.get("Name") or "", no=task.get("No") or "",
+        description=task.get("Description") or "", budget_hours=task.get("BudgetHours") or 0.0,
+        start_date=_date_or_none(task.get("StartDate")), end_date=_date_or_none(task.get("EndDate")),
+        additional_text_required=bool(task.get("AdditionalTextIsRequired")),
+        is_active=bool((task.get("State") or {}).get("IsActive")), external_keys=keys)
 
 
 def _batch(item: dict | None, message: str | None = None) -> dict:
@@ -421,6 +427,11 @@ def get_task_by_guid(store: Store, caller: Caller, params: dict) -> Outcome:
 
 @handles(PM, "GetTaskByExternalKey")
 def get_task_by_external_key(store: Store, caller: Caller, params: dict) -> Outcome:
+    # timelog-api.md §3.8: the system name "must be defined in TimeLog's API settings"; how an undefined one is
+    # answered is our choice.
+    if store.options.defined_system(params.get("systemName") or "") is None:
+        return Outcome.refused(f"The external system {params.get('systemName')!r} is not defined in TimeLog's API "
+                               f"settings; defined: {store.options.external_systems}")
     task = store.task_by_external_key(params.get("systemName") or "", params.get("key") or "")
     if task is None:
         return Outcome.refused(f"No task has external key {params.get('systemName')}/{params.get('key')}")
@@ -433,7 +444,7 @@ def create_task(store: Store, caller: Caller, params: dict) -> Outcome:
     if raw is None:
         return Outcome.refused("task is required")
     try:
-        task = store.create_task(params.get("projectID") or 0, _task_fields(raw), params.get("parentTaskId") or 0)
+        task = store.create_task(params.get("projectID") or 0, _task_input(raw), params.get("parentTaskId") or 0)
     except RefusedError as exc:
         return _batch_outcome([_batch(raw, str(exc))])
     return _batch_outcome([_batch(task_contract(store, task))])
@@ -444,12 +455,15 @@ def update_task(store: Store, caller: Caller, params: dict) -> Outcome:
     raw = params.get("task")
     if raw is None:
         return Outcome.refused("task is required")
-    fields = _task_fields(raw)
-    task = store.task_by_guid.get(fields.pop("guid") or "") or store.tasks.get(raw.get("TaskID") or 0)
+    fields = _task_input(raw)
+    # The task is identified by its ID (GUID), as the SDK samples UpdateTask.cs and ManipulateExternalKeys.cs pass
+    # back a task read before; TaskID is the fallback.
+    task = store.task_by_guid.get(fields.guid or "") if fields.guid else store.tasks.get(raw.get("TaskID") or 0)
     if task is None:
-        return _batch_outcome([_batch(raw, f"Task with ID (GUID) {raw.get('ID')} does not exist")])
+        return _batch_outcome([_batch(raw, f"Task with ID (GUID) {raw.get('ID')} (TaskID {raw.get('TaskID')}) "
+                                           "does not exist")])
     try:
-        store.update_task(task, fields)
+        store.update_task(task, params.get("projectID") or 0, fields)
     except RefusedError as exc:
         return _batch_outcome([_batch(raw, str(exc))])
     return _batch_outcome([_batch(task_contract(store, task))])
@@ -539,13 +553,13 @@ def get_allocations_to_employee(store: Store, caller: Caller, params: dict) -> O
 # -- work -----------------------------------------------------------------------------------------------
 
 
-def _minutes(duration: timedelta | None) -> int:
+def _minutes(duration: timedelta | None, member: str = "Duration") -> int:
     """Whole minutes of a registration; anything finer is refused rather than rounded."""
     if duration is None:
-        raise RefusedError("Duration is required (xs:duration, e.g. PT1H30M)")
+        raise RefusedError(f"{member} is required (xs:duration, e.g. PT1H30M)")
     seconds = duration.total_seconds()
     if seconds % 60:
-        raise RefusedError(f"Duration must be whole minutes, got {seconds:g} seconds")
+        raise RefusedError(f"{member} must be whole minutes, got {seconds:g} seconds")
     return int(seconds // 60)
 
 
@@ -555,6 +569,23 @@ def _start(raw: dict) -> datetime:
         raise RefusedError("StartDateTime is required")
     # The registration date is the calendar date as written, never shifted by an offset.
     return start.replace(tzinfo=None)
+
+
+def _work_input(raw: dict) -> WorkInput:
+    """WorkUnit contract → `WorkInput`; absent members are WCF defaults: AdditionalText null (cleared on
+    update), BillableDuration null, IsMeeting false."""
+    billable = raw.get("BillableDuration")
+    return WorkInput(task_id=raw.get("TaskID") or 0, start_at=_start(raw), minutes=_minutes(raw.get("Duration")),
+                     description=raw.get("Description") or "", additional_text=raw.get("AdditionalText") or "",
+                     billable_minutes=None if billable is None else _minutes(billable, "BillableDuration"),
+                     is_meeting=bool(raw.get("IsMeeting")))
+
+
+def _employee(store: Store, raw: dict) -> Employee:
+    employee = store.employee_by_initials(raw.get("EmployeeInitials"))
+    if employee is None:
+        raise RefusedError(f"Employee with initials {raw.get('EmployeeInitials')!r} does not exist")
+    return employee
 
 
 def _empty_initials(work: list[dict]) -> Outcome | None:
@@ -572,13 +603,9 @@ def insert_work(store: Store, caller: Caller, params: dict) -> Outcome:
     containers = []
     for raw in work:
         try:
-            employee = store.employee_by_initials(raw.get("EmployeeInitials"))
-            if employee is None:
-                raise RefusedError(f"Employee with initials {raw.get('EmployeeInitials')!r} does not exist")
             guid = raw.get("GUID")
-            unit = store.insert_work(employee, None if guid in (None, EMPTY_GUID) else guid, raw.get("TaskID") or 0,
-                                     _start(raw), _minutes(raw.get("Duration")), raw.get("Description") or "",
-                                     raw.get("AdditionalText") or "")
+            unit = store.insert_work(_employee(store, raw), None if guid in (None, EMPTY_GUID) else guid,
+                                     _work_input(raw))
         except RefusedError as exc:
             containers.append(_batch(raw, str(exc)))
         else:
@@ -595,12 +622,7 @@ def update_work(store: Store, caller: Caller, params: dict) -> Outcome:
     containers = []
     for raw in work:
         try:
-            employee = store.employee_by_initials(raw.get("EmployeeInitials"))
-            if employee is None:
-                raise RefusedError(f"Employee with initials {raw.get('EmployeeInitials')!r} does not exist")
-            unit = store.update_work(raw.get("GUID") or EMPTY_GUID, employee, raw.get("TaskID") or 0, _start(raw),
-                                     _minutes(raw.get("Duration")), raw.get("Description") or "",
-                                     raw.get("AdditionalText") or "")
+            unit = store.update_work(raw.get("GUID") or EMPTY_GUID, _employee(store, raw), _work_input(raw))
         except RefusedError as exc:
             containers.append(_batch(raw, str(exc)))
         else:
@@ -620,6 +642,15 @@ def delete_work(store: Store, caller: Caller, params: dict) -> Outcome:
         else:
             containers.append(_batch(contract))
     return _batch_outcome(containers)
+
+
+def _not_system_administrator(store: Store, caller: Caller, operation: str) -> Outcome | None:
+    """TimeLog.TLP.API.XML on GetWorkPaged and GetWorkChangesPaged: "Security requirements: System
+    administrator"; GetWorkChangeLogPaged is held to the same (strict reading)."""
+    if store.options.is_system_administrator():
+        return None
+    return Outcome.refused(f"{operation} requires the system administrator role; user {caller.employee.initials} "
+                           "lacks the system administrator role (SystemAdministrator)")
 
 
 def _employee_filter(store: Store, initials: str | None) -> int | Outcome | None:
@@ -644,6 +675,9 @@ def get_employee_work(store: Store, caller: Caller, params: dict) -> Outcome:
 
 @handles(PM, "GetWorkPaged")
 def get_work_paged(store: Store, caller: Caller, params: dict) -> Outcome:
+    refused = _not_system_administrator(store, caller, "GetWorkPaged")
+    if refused:
+        return refused
     employee_id = _employee_filter(store, params.get("initials"))
     if isinstance(employee_id, Outcome):
         return employee_id
@@ -663,6 +697,9 @@ def _change_flat(store: Store, entry: Any) -> dict:
 
 @handles(PM, "GetWorkChangesPaged")
 def get_work_changes_paged(store: Store, caller: Caller, params: dict) -> Outcome:
+    refused = _not_system_administrator(store, caller, "GetWorkChangesPaged")
+    if refused:
+        return refused
     employee_id = _employee_filter(store, params.get("initials"))
     if isinstance(employee_id, Outcome):
         return employee_id
@@ -676,6 +713,9 @@ def get_work_changes_paged(store: Store, caller: Caller, params: dict) -> Outcom
 
 @handles(PM, "GetWorkChangeLogPaged")
 def get_work_change_log_paged(store: Store, caller: Caller, params: dict) -> Outcome:
+    refused = _not_system_administrator(store, caller, "GetWorkChangeLogPaged")
+    if refused:
+        return refused
     # Documented: "timestamp is ignored": the window is whole days, start day 00:00 to end day 24:00.
     first, last = _day(params.get("startDate")) or date.min, _day(params.get("endDate")) or date.max
     start = datetime.combine(first, time())

@@ -1,8 +1,16 @@
-"""Our own single-file WSDL for a service version, generated from `contracts` (the same source the codec uses)."""
+"""Our WSDLs for a service version, generated from `contracts` (the same source the codec uses).
+
+Served as a real WCF site serves them: `?wsdl` in the multi-part form (types as `?xsd=xsdN` imports, the binding
+in `?wsdl=wsdl0`) for ProjectManagement and Organisation, one file for Security (as the archived WSDLs in
+`reference/timelog/transactional-wsdl/` are); `?singleWsdl` is everything in one document.
+"""
 
 from __future__ import annotations
 
+import copy
+import functools
 from collections import defaultdict
+from dataclasses import dataclass
 
 from lxml import etree
 
@@ -33,9 +41,11 @@ def _xs(tag: str) -> str:
 class _WsdlBuilder:
     """Collects every type reachable from the operations, then writes one schema per namespace."""
 
-    def __init__(self, version: ServiceVersion, address: str) -> None:
+    def __init__(self, version: ServiceVersion, address: str, omit: frozenset[str] = frozenset()) -> None:
         self.version = version
         self.address = address
+        #: The operations served (`wsdl_omit_operations` leaves some out, as on a site that lacks them).
+        self.operations = [op for op in version.operations.values() if op.name not in omit]
         self.prefixes: dict[str, str] = {version.namespace: "tns", NS_XSD: "xs", NS_SERIALIZATION: "ser"}
         # namespace → (type name → xs element); insertion order keeps the output stable.
         self.types: dict[str, dict[str, etree._Element]] = defaultdict(dict)
@@ -134,7 +144,7 @@ class _WsdlBuilder:
         """`<xs:element name="Op">` and `<xs:element name="OpResponse">` for every operation."""
         ns = self.version.namespace
         result = []
-        for operation in self.version.operations.values():
+        for operation in self.operations:
             for name, fields in (
                 (operation.name, operation.params),
                 (f"{operation.name}Response", ((f"{operation.name}Result", operation.returns),)),
@@ -150,55 +160,137 @@ class _WsdlBuilder:
                 result.append(element)
         return result
 
-    def build(self) -> bytes:
+    # -- documents -------------------------------------------------------------------------------------
+
+    def prepare(self) -> None:
+        """Declare every type the served operations reach (prefixes and imports are known afterwards)."""
+        self.wrappers = self.wrapper_elements()
         ns = self.version.namespace
+        self.namespaces = [ns, *[n for n in self.types if n != ns]]
+
+    def _nsmap(self, **extra: str) -> dict[str, str]:
+        return {"wsdl": NS_WSDL, "soap": NS_WSDL_SOAP, **{p: n for n, p in self.prefixes.items()}, **extra}
+
+    def schema(self, schema_ns: str, locations: dict[str, str] | None = None) -> etree._Element:
+        """One `xs:schema`; with `locations` it stands alone (a `?xsd=xsdN` document) and says where its
+        imports are, as TimeLog's TimeTrackingServiceSecure*.xsd do."""
+        schema = etree.Element(_xs("schema"), nsmap=self._nsmap() if locations else None,
+                               elementFormDefault="qualified", targetNamespace=schema_ns)
+        for imported in sorted(self.imports.get(schema_ns, ())):
+            attrs = {"schemaLocation": locations[imported]} if locations else {}
+            etree.SubElement(schema, _xs("import"), **attrs, namespace=imported)
+        for node in self.types.get(schema_ns, {}).values():
+            schema.append(copy.deepcopy(node))
+        if schema_ns == self.version.namespace:
+            for wrapper in self.wrappers:
+                schema.append(copy.deepcopy(wrapper))
+        return schema
+
+    def _messages_and_port_type(self, root: etree._Element) -> None:
         service_name = self.version.name
-        wrappers = self.wrapper_elements()
-        root = etree.Element(f"{{{NS_WSDL}}}definitions", name=f"{service_name}Secure", targetNamespace=ns,
-                             nsmap={"wsdl": NS_WSDL, "soap": NS_WSDL_SOAP,
-                                    **{p: n for n, p in self.prefixes.items()}})
-        types = etree.SubElement(root, f"{{{NS_WSDL}}}types")
-        namespaces = [ns, *[n for n in self.types if n != ns]]
-        for schema_ns in namespaces:
-            schema = etree.SubElement(types, _xs("schema"), elementFormDefault="qualified",
-                                      targetNamespace=schema_ns)
-            for imported in sorted(self.imports.get(schema_ns, ())):
-                etree.SubElement(schema, _xs("import"), namespace=imported)
-            for node in self.types.get(schema_ns, {}).values():
-                schema.append(node)
-            if schema_ns == ns:
-                for wrapper in wrappers:
-                    schema.append(wrapper)
         port_type = etree.Element(f"{{{NS_WSDL}}}portType", name=service_name)
-        binding = etree.Element(f"{{{NS_WSDL}}}binding", name=f"BasicHttpBinding_{service_name}",
-                                type=f"tns:{service_name}")
-        etree.SubElement(binding, f"{{{NS_WSDL_SOAP}}}binding", transport=SOAP_HTTP_TRANSPORT)
-        for operation in self.version.operations.values():
+        for operation in self.operations:
             for direction, element in (("Input", operation.name), ("Output", f"{operation.name}Response")):
                 message = etree.SubElement(root, f"{{{NS_WSDL}}}message",
                                            name=f"{service_name}_{operation.name}_{direction}Message")
                 etree.SubElement(message, f"{{{NS_WSDL}}}part", name="parameters", element=f"tns:{element}")
             port_op = etree.SubElement(port_type, f"{{{NS_WSDL}}}operation", name=operation.name)
+            for direction in ("Input", "Output"):
+                etree.SubElement(port_op, f"{{{NS_WSDL}}}{direction.lower()}",
+                                 message=f"tns:{service_name}_{operation.name}_{direction}Message")
+        root.append(port_type)
+
+    def _binding(self, root: etree._Element, port_type_prefix: str) -> None:
+        service_name = self.version.name
+        binding = etree.SubElement(root, f"{{{NS_WSDL}}}binding", name=f"BasicHttpBinding_{service_name}",
+                                   type=f"{port_type_prefix}:{service_name}")
+        etree.SubElement(binding, f"{{{NS_WSDL_SOAP}}}binding", transport=SOAP_HTTP_TRANSPORT)
+        for operation in self.operations:
             bind_op = etree.SubElement(binding, f"{{{NS_WSDL}}}operation", name=operation.name)
             etree.SubElement(bind_op, f"{{{NS_WSDL_SOAP}}}operation",
                              soapAction=self.version.soap_action(operation), style="document")
-            for direction in ("Input", "Output"):
-                tag = f"{{{NS_WSDL}}}{direction.lower()}"
-                etree.SubElement(port_op, tag, message=f"tns:{service_name}_{operation.name}_{direction}Message")
-                etree.SubElement(etree.SubElement(bind_op, tag), f"{{{NS_WSDL_SOAP}}}body", use="literal")
-        root.append(port_type)
-        root.append(binding)
+            for direction in ("input", "output"):
+                etree.SubElement(etree.SubElement(bind_op, f"{{{NS_WSDL}}}{direction}"), f"{{{NS_WSDL_SOAP}}}body",
+                                 use="literal")
+
+    def _service(self, root: etree._Element, binding_prefix: str) -> None:
+        service_name = self.version.name
         service = etree.SubElement(root, f"{{{NS_WSDL}}}service", name=f"{service_name}Secure")
         port = etree.SubElement(service, f"{{{NS_WSDL}}}port", name=f"BasicHttpBinding_{service_name}",
-                                binding=f"tns:BasicHttpBinding_{service_name}")
+                                binding=f"{binding_prefix}:BasicHttpBinding_{service_name}")
         etree.SubElement(port, f"{{{NS_WSDL_SOAP}}}address", location=self.address)
-        # Prefixes were assigned while building; re-serialize with all of them declared at the root.
-        final = etree.Element(root.tag, attrib=dict(root.attrib),
-                              nsmap={"wsdl": NS_WSDL, "soap": NS_WSDL_SOAP, **{p: n for n, p in self.prefixes.items()}})
-        final.extend(list(root))
-        return etree.tostring(final, xml_declaration=True, encoding="utf-8", pretty_print=True)
+
+    def single(self) -> bytes:
+        """Everything in one document (WCF's `?singleWsdl`; Security's `?wsdl`, like its archived WSDL)."""
+        root = etree.Element(f"{{{NS_WSDL}}}definitions", nsmap=self._nsmap(), name=f"{self.version.name}Secure",
+                             targetNamespace=self.version.namespace)
+        types = etree.SubElement(root, f"{{{NS_WSDL}}}types")
+        for schema_ns in self.namespaces:
+            types.append(self.schema(schema_ns))
+        self._messages_and_port_type(root)
+        self._binding(root, "tns")
+        self._service(root, "tns")
+        return _serialize(root)
+
+    def main(self, schema_locations: dict[str, str]) -> bytes:
+        """`?wsdl` of a multi-part service, as ProjectManagementServiceSecure22.wsdl: imports the binding
+        (`?wsdl=wsdl0`), then types (here `?xsd=xsdN` imports, as TimeTrackingServiceSecure1.wsdl), messages,
+        portType and service."""
+        binding_ns = self.version.binding_namespace
+        root = etree.Element(f"{{{NS_WSDL}}}definitions", nsmap=self._nsmap(i0=binding_ns),
+                             name=f"{self.version.name}Secure", targetNamespace=self.version.namespace)
+        etree.SubElement(root, f"{{{NS_WSDL}}}import", namespace=binding_ns, location=f"{self.address}?wsdl=wsdl0")
+        types = etree.SubElement(root, f"{{{NS_WSDL}}}types")
+        imports = etree.SubElement(types, _xs("schema"), targetNamespace=f"{self.version.namespace}/Imports")
+        for schema_ns in self.namespaces:
+            etree.SubElement(imports, _xs("import"), schemaLocation=schema_locations[schema_ns], namespace=schema_ns)
+        self._messages_and_port_type(root)
+        self._service(root, "i0")
+        return _serialize(root)
+
+    def binding_document(self) -> bytes:
+        """`?wsdl=wsdl0`, as ProjectManagementServiceSecure23.wsdl: the binding, in its own namespace, importing
+        `?wsdl` back."""
+        root = etree.Element(f"{{{NS_WSDL}}}definitions", targetNamespace=self.version.binding_namespace,
+                             nsmap={"wsdl": NS_WSDL, "soap": NS_WSDL_SOAP, "i0": self.version.namespace})
+        etree.SubElement(root, f"{{{NS_WSDL}}}import", namespace=self.version.namespace,
+                         location=f"{self.address}?wsdl")
+        etree.SubElement(root, f"{{{NS_WSDL}}}types")
+        self._binding(root, "i0")
+        return _serialize(root)
+
+
+def _serialize(root: etree._Element) -> bytes:
+    return etree.tostring(root, xml_declaration=True, encoding="utf-8", pretty_print=True)
+
+
+@dataclass(frozen=True)
+class WsdlDocuments:
+    """The metadata documents of one service version at one address.
+
+    `documents` maps the query that fetches each one to its bytes: `wsdl` (what `?wsdl` returns),
+    `wsdl=wsdl0` and `xsd=xsdN` (multi-part services only) and `singleWsdl`.
+    """
+
+    documents: dict[str, bytes]
+
+
+@functools.lru_cache(maxsize=64)
+def wsdl_documents(version: ServiceVersion, address: str, omit: tuple[str, ...] = ()) -> WsdlDocuments:
+    """Every metadata document of `version`, its port at `address` (the URL the client used, without the query);
+    the operations named in `omit` are left out of all of them."""
+    builder = _WsdlBuilder(version, address, frozenset(omit))
+    builder.prepare()
+    single = builder.single()
+    if not version.service.multipart_wsdl:
+        return WsdlDocuments({"wsdl": single, "singleWsdl": single})
+    locations = {ns: f"{address}?xsd=xsd{index}" for index, ns in enumerate(builder.namespaces)}
+    documents = {"wsdl": builder.main(locations), "wsdl=wsdl0": builder.binding_document(), "singleWsdl": single}
+    for index, schema_ns in enumerate(builder.namespaces):
+        documents[f"xsd=xsd{index}"] = _serialize(builder.schema(schema_ns, locations))
+    return WsdlDocuments(documents)
 
 
 def build_wsdl(version: ServiceVersion, address: str) -> bytes:
-    """The WSDL of `version` with its port at `address` (the URL the client used, without the query)."""
-    return _WsdlBuilder(version, address).build()
+    """The single-file WSDL of `version` with its port at `address`."""
+    return wsdl_documents(version, address).documents["singleWsdl"]

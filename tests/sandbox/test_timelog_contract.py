@@ -99,6 +99,13 @@ def _ok(response: object) -> object:
     return response
 
 
+def _new_task(types: Client, **fields: object) -> object:
+    """A Task with what ExternalKeysOnProjectAndTasks.cs sets (dates, State.IsActive), overridden by `fields`."""
+    state = types.get_type(f"{{{NS_V1_7}}}TaskState")(IsActive=True)
+    valid = {"StartDate": datetime(2026, 11, 1), "EndDate": datetime(2027, 3, 31), "State": state}
+    return types.get_type(f"{{{NS_V1_7}}}Task")(**{**valid, **fields})
+
+
 def test_security_operations(session: dict) -> None:
     security = session["security"]
     assert security.IsAlive() is True
@@ -108,12 +115,26 @@ def test_security_operations(session: dict) -> None:
     assert wrong.ResponseState == "Invalid"
 
 
+def test_time_registration_settings_through_the_official_security_wsdl(session: dict, live: SandboxProcess) -> None:
+    security = session["security"]
+    [settings] = _ok(security.GetTimeRegistrationSettings(token=session["raw_token"])) \
+        .Return.TimeRegistrationSettings
+    assert (settings.AdditionalTextFieldValidation, settings.AdditionalTextFieldType) == (0, 0)
+    live.timelog.options(additional_text_validation=1, additional_text_type=2)
+    try:
+        [settings] = _ok(security.GetTimeRegistrationSettings(token=session["raw_token"])) \
+            .Return.TimeRegistrationSettings
+        assert (settings.AdditionalTextFieldValidation, settings.AdditionalTextFieldType) == (1, 2)
+        assert settings.ShowTimesheetAdditionalTextField is True
+    finally:
+        live.timelog.options(additional_text_validation=0, additional_text_type=0)
+
+
 def test_done_when_official_project_management_wsdl(session: dict, live: SandboxProcess) -> None:
     """GetToken, CreateTask, AddEmployeeToTask, InsertWork, UpdateWork, DeleteWork, then the delete is logged."""
     pm, types, token = session["pm"], session["pm_client"], session["pm_token"]
-    task_type = types.get_type(f"{{{NS_V1_7}}}Task")
-    created = _ok(pm.CreateTask(task=task_type(ID=str(uuid.uuid4()), Name="Contract task ✓ <&>"), projectID=2001,
-                                token=token))
+    created = _ok(pm.CreateTask(task=_new_task(types, ID=str(uuid.uuid4()), Name="Contract task ✓ <&>"),
+                                projectID=2001, token=token))
     task = created.Return.BatchContainerOfTask[0].Item
     employee = live.timelog.state()["employees"][0]
     _ok(pm.AddEmployeeToTask(employeeID=employee["employee_id"], taskID=task.TaskID, BudgetHours=2.5, token=token))
@@ -161,16 +182,15 @@ def test_every_project_management_operation_parses(session: dict, live: SandboxP
     assert call("GetProjectTasksPaged", projectGuid=project["guid"], **paged).Return.ProjectTaskFlat
     assert task["guid"] == call("GetTaskByID", taskID=task["task_id"], loadExternalKeys=False).Return.Task[0].ID
     assert call("GetTaskById", taskGuid=task["guid"]).Return.Task[0].TaskID == task["task_id"]
-    task_type = types.get_type(f"{{{NS_V1_7}}}Task")
     key_type = types.get_type("{http://api.timelog.com}ExternalSystemContext")
     keys = {"ExternalSystemContext": [key_type(SystemName="Forecast", ExternalID=str(uuid.uuid4()))]}
-    new = call("CreateTask", task=task_type(Name="Parent", ExternalKeys=keys), projectID=project["project_id"]) \
-        .Return.BatchContainerOfTask[0].Item
+    new = call("CreateTask", task=_new_task(types, Name="Parent", IsExternalKeysLoaded=True, ExternalKeys=keys),
+               projectID=project["project_id"]).Return.BatchContainerOfTask[0].Item
     assert call("GetTaskByExternalKey", key=keys["ExternalSystemContext"][0].ExternalID, systemName="Forecast") \
         .Return.Task[0].ID == new.ID
-    sub = call("CreateSubTask", task=task_type(Name="Child"), parentTaskId=new.TaskID,
+    sub = call("CreateSubTask", task=_new_task(types, Name="Child"), parentTaskId=new.TaskID,
                projectID=project["project_id"]).Return.BatchContainerOfTask[0].Item
-    call("UpdateTask", task=task_type(ID=sub.ID, Name="Child renamed"), projectID=project["project_id"])
+    call("UpdateTask", task=_new_task(types, ID=sub.ID, Name="Child renamed"), projectID=project["project_id"])
     call("ChangeTaskStatus", taskGuid=sub.ID, targetStatus=2)
     call("GetTasksModifiedInPeriodPaged", startDate=datetime(2000, 1, 1), endDate=datetime(2100, 1, 1), **paged)
     allocation_type = types.get_type(f"{{{NS_V1_7}}}Allocation")

@@ -101,8 +101,10 @@ def test_done_when_with_our_served_wsdl(live: SandboxProcess) -> None:
     pm = Client(service_url(live.timelog_url, "ProjectManagement") + "?wsdl")
     token = retype_token(pm, get_token(security))
     task_type = pm.get_type(f"{{{NS_V1_7}}}Task")
-    task = pm.service.CreateTask(task=task_type(Name="Via our WSDL"), projectID=2002, token=token) \
-        .Return.BatchContainerOfTask[0].Item
+    active = pm.get_type(f"{{{NS_V1_7}}}TaskState")(IsActive=True)
+    task = pm.service.CreateTask(task=task_type(Name="Via our WSDL", StartDate=datetime(2026, 11, 1),
+                                                EndDate=datetime(2027, 3, 31), State=active),
+                                 projectID=2002, token=token).Return.BatchContainerOfTask[0].Item
     employee = live.timelog.state()["employees"][1]
     added = pm.service.AddEmployeeToTask(employeeID=employee["employee_id"], taskID=task.TaskID, BudgetHours=0,
                                          token=token)

@@ -25,8 +25,9 @@ pytestmark = pytest.mark.reference
 NS_RESULT = "http://www.timelog.com/XML/Schema/tlp/v4_4"
 CREDENTIALS = {"siteCode": TIMELOG_SITE_CODE, "apiID": TIMELOG_REPORTING_USERNAME,
                "apiPassword": TIMELOG_REPORTING_PASSWORD}
-ALL_WORK = {"workUnitID": 0, "employeeID": 0, "allocationID": 0, "taskID": 0, "projectID": 0, "departmentID": 0,
-            "startDate": "2026-01-01", "endDate": "2026-12-31"}
+#: Work unit filters are at most 31 days (the `max_reporting_range_days` default): one month, all else "all".
+MONTH_OF_WORK = {"workUnitID": 0, "employeeID": 0, "allocationID": 0, "taskID": 0, "projectID": 0,
+                 "departmentID": 0, "startDate": "2026-10-01", "endDate": "2026-10-31"}
 #: operation → (filters, XSD file)
 CALLS = {
     "GetProjectsRaw": ({"projectID": 0, "status": -2, "customerID": 0, "projectManagerID": 0}, "GetProjectsRaw.xsd"),
@@ -35,7 +36,7 @@ CALLS = {
     "GetCustomersRaw": ({"customerID": 0, "customerStatusID": -1, "accountManagerID": 0}, "GetCustomersRaw.xsd"),
     "GetAllocationsRaw": ({"allocationID": 0, "taskID": 0, "employeeID": 0, "projectID": 0},
                           "GetAllocationsRaw.xsd"),
-    "GetWorkUnitsRaw": (ALL_WORK, "GetWorkUnitsRaw.xsd"),
+    "GetWorkUnitsRaw": (MONTH_OF_WORK, "GetWorkUnitsRaw.xsd"),
 }
 
 
@@ -106,12 +107,12 @@ def test_bad_credentials_are_401_over_soap_and_post(sandbox_for_reporting: Sandb
 
 def test_paged_work_units_over_post(sandbox_for_reporting: SandboxProcess, schemas: dict) -> None:
     total = len([w for w in sandbox_for_reporting.timelog.state()["work_units"]
-                 if "2026-01-01" <= w["start_at"][:10] <= "2026-12-31"])
+                 if "2026-10-01" <= w["start_at"][:10] <= "2026-10-31"])
     size = 500
     pages = math.ceil(total / size)
     seen = []
     for page in range(1, pages + 2):
-        response = _post(sandbox_for_reporting, "GetWorkUnitsRawPaged", **ALL_WORK, page=str(page),
+        response = _post(sandbox_for_reporting, "GetWorkUnitsRawPaged", **MONTH_OF_WORK, page=str(page),
                          pageSize=str(size))
         assert response.status_code == 200
         root = etree.fromstring(response.content)
@@ -141,9 +142,10 @@ def test_filters_follow_the_reporting_conventions(sandbox_for_reporting: Sandbox
     assert count("GetProjectsRaw", **{**project_filters, "projectID": 2001}) == 1
     employee = state["employees"][0]
     assert count("GetEmployeesRaw", **{**CALLS["GetEmployeesRaw"][0], "initials": employee["initials"]}) == 1
-    assert count("GetWorkUnitsRaw", **{**ALL_WORK, "employeeID": employee["employee_id"]}) == len(
-        [w for w in state["work_units"] if w["employee_id"] == employee["employee_id"]])
-    assert count("GetWorkUnitsRaw", **{**ALL_WORK, "startDate": "2030-01-01", "endDate": "2030-01-31"}) == 0
+    assert count("GetWorkUnitsRaw", **{**MONTH_OF_WORK, "employeeID": employee["employee_id"]}) == len(
+        [w for w in state["work_units"] if w["employee_id"] == employee["employee_id"]
+         and "2026-10-01" <= w["start_at"][:10] <= "2026-10-31"])
+    assert count("GetWorkUnitsRaw", **{**MONTH_OF_WORK, "startDate": "2030-01-01", "endDate": "2030-01-31"}) == 0
 
 
 def test_employees_carry_their_emails(sandbox_for_reporting: SandboxProcess) -> None:
@@ -168,7 +170,7 @@ def test_bad_filter_values_are_500_with_the_reason(sandbox_for_reporting: Sandbo
 def test_our_reporting_wsdl_serves_the_paged_operation_over_soap(sandbox_for_reporting: SandboxProcess,
                                                                  schemas: dict) -> None:
     ours = Client(reporting_url(sandbox_for_reporting.timelog_url) + "?wsdl")
-    result = ours.service.GetWorkUnitsRawPaged(**CREDENTIALS, **ALL_WORK, page="2", pageSize="100")
+    result = ours.service.GetWorkUnitsRawPaged(**CREDENTIALS, **MONTH_OF_WORK, page="2", pageSize="100")
     root = getattr(result, "_value_1", result)
     _valid(schemas["GetWorkUnitsRawPaged.xsd"], root)
     assert (root.get("Page"), root.get("PageSize"), len(root)) == ("2", "100", 100)

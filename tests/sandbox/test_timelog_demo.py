@@ -70,6 +70,17 @@ def test_work_is_consistent_with_allocations_and_tasks(data: dict) -> None:
     assert len({w["guid"] for w in data["work_units"]}) == len(data["work_units"])
 
 
+def test_the_demo_passes_the_strict_write_rules(data: dict) -> None:
+    """Every unit has a description (InsertWork.cs: required) and a second GUID; every task is active, with
+    dates in order (ExternalKeysOnProjectAndTasks.cs sets them)."""
+    assert all(w["description"].strip() for w in data["work_units"])
+    assert all(w["other_guid"] != w["guid"] for w in data["work_units"])
+    assert all(t.get("status", 1) in (0, 1, 2) for t in data["tasks"])
+    assert all(t["start_date"] <= t["end_date"] for t in data["tasks"])
+    generated = demo.generate(300, 7)["work_units"]
+    assert all(w["description"].strip() and w["other_guid"] != w["guid"] for w in generated)
+
+
 def test_descriptions_exercise_xml_and_unicode(data: dict) -> None:
     notes = {w["description"] for w in data["work_units"]}
     assert any("<" in n and "&" in n for n in notes)

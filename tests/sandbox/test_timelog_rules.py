@@ -4,79 +4,13 @@ from __future__ import annotations
 
 import math
 import uuid
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import pytest
 
-from sandbox.timelog import demo
-from sandbox.timelog.app import TimeLogApp
-from sandbox.timelog.testing import get_token, in_process_client, retype_token
-
-START = datetime(2026, 11, 20, 12, 0)
-NS_ARRAYS = "http://schemas.microsoft.com/2003/10/Serialization/Arrays"
-NS_V1_7 = "http://www.timelog.com/api/tlp/v1_7"
-
-
-class Clock:
-    """A settable site clock."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
-
-
-@dataclass
-class Site:
-    app: TimeLogApp
-    clock: Clock
-    pm: object
-    org: object
-    security: object
-    token: object
-    org_token: object
-
-    def work_unit(self, **fields: object) -> object:
-        return self.pm.get_type(f"{{{NS_V1_7}}}WorkUnit")(**fields)
-
-    def insert(self, *units: object) -> object:
-        return self.pm.service.InsertWork(work={"WorkUnit": list(units)}, source=0, token=self.token)
-
-    def update(self, *units: object) -> object:
-        return self.pm.service.UpdateWork(work={"WorkUnit": list(units)}, source=0, token=self.token)
-
-    def delete(self, *guids: str) -> object:
-        array = self.pm.get_type(f"{{{NS_ARRAYS}}}ArrayOfguid")
-        return self.pm.service.DeleteWork(work=array(guid=list(guids)), source=0, token=self.token)
-
-
-@pytest.fixture(scope="module")
-def demo_data() -> dict:
-    return demo.build_demo()
-
-
-@pytest.fixture
-def site(demo_data: dict) -> Site:
-    clock = Clock(START)
-    app = TimeLogApp(demo_data, token_ttl_seconds=3600, clock=clock)
-    security = in_process_client(app, "Security")
-    pm = in_process_client(app, "ProjectManagement")
-    org = in_process_client(app, "Organisation")
-    token = get_token(security)
-    return Site(app, clock, pm, org, security, retype_token(pm, token), retype_token(org, token))
-
-
-def _first_allocation(site: Site) -> tuple[str, int, int]:
-    """(initials, employee id, task id) of an allocation in the demo data."""
-    store = site.app.store
-    allocation = min(store.allocations.values(), key=lambda a: a.allocation_id)
-    employee = store.employees[allocation.employee_id]
-    return employee.initials, employee.employee_id, allocation.task_id
+from sandbox.timelog.testing import NS_V1_7, get_token, item_results, retype_token
+from sandbox.timelog.testing import SITE_START as START
+from sandbox.timelog.testing import InProcessSite as Site
 
 
 def _unallocated_task(site: Site, employee_id: int) -> int:
@@ -84,46 +18,33 @@ def _unallocated_task(site: Site, employee_id: int) -> int:
     return next(t for t in sorted(store.tasks) if (employee_id, t) not in store.allocation_by_pair)
 
 
-def _item_results(response: object, kind: str = "WorkUnit") -> list[tuple[str, str | None]]:
-    return [(c.Status, c.Message) for c in getattr(response.Return, f"BatchContainerOf{kind}")]
-
-
-def _new_unit(site: Site, minutes: int = 90, day: date = date(2026, 11, 19), **overrides: object) -> object:
-    initials, _, task_id = _first_allocation(site)
-    start = datetime.combine(day, datetime.min.time()).replace(hour=9)
-    fields = {"GUID": str(uuid.uuid4()), "TaskID": task_id, "EmployeeInitials": initials,
-              "Duration": timedelta(minutes=minutes), "StartDateTime": start, "Description": "Møde <x> & \"y\""}
-    fields.update(overrides)
-    return site.work_unit(**fields)
-
-
 # -- work rules -----------------------------------------------------------------------------------------
 
 
 def test_work_needs_an_allocation_and_succeeds_after_add_employee_to_task(site: Site) -> None:
-    _initials, employee_id, _ = _first_allocation(site)
+    _initials, employee_id, _ = site.first_allocation()
     task_id = _unallocated_task(site, employee_id)
-    unit = _new_unit(site, TaskID=task_id)
+    unit = site.new_unit(TaskID=task_id)
 
     refused = site.insert(unit)
     assert refused.ResponseState == "Invalid"
-    [(status, message)] = _item_results(refused)
+    [(status, message)] = item_results(refused)
     assert status == "Invalid"
     assert "not allocated" in message
     assert unit.GUID not in site.app.store.work
 
     added = site.pm.service.AddEmployeeToTask(employeeID=employee_id, taskID=task_id, BudgetHours=0,
                                               token=site.token)
-    assert _item_results(added, "Allocation") == [("Success", None)]
+    assert item_results(added, "Allocation") == [("Success", None)]
     accepted = site.insert(unit)
     assert accepted.ResponseState == "Success"
-    assert _item_results(accepted) == [("Success", None)]
+    assert item_results(accepted) == [("Success", None)]
     assert site.app.store.work[unit.GUID].employee_id == employee_id
 
 
 def test_empty_initials_is_error_10002_and_writes_nothing(site: Site) -> None:
     before = len(site.app.store.work)
-    response = site.insert(_new_unit(site), _new_unit(site, EmployeeInitials=""))
+    response = site.insert(site.new_unit(), site.new_unit(EmployeeInitials=""))
     assert response.ResponseState == "Invalid"
     assert response.ErrorCode == 10002
     assert [(m.Message, m.ErrorCode) for m in response.Messages.APIMessage if m.ErrorCode] == [
@@ -132,9 +53,9 @@ def test_empty_initials_is_error_10002_and_writes_nothing(site: Site) -> None:
 
 
 def test_one_bad_item_does_not_stop_the_others(site: Site) -> None:
-    good, bad = _new_unit(site), _new_unit(site, TaskID=999_999)
+    good, bad = site.new_unit(), site.new_unit(TaskID=999_999)
     response = site.insert(good, bad)
-    statuses = _item_results(response)
+    statuses = item_results(response)
     assert statuses[0] == ("Success", None)
     assert statuses[1][0] == "Invalid"
     assert "999999" in statuses[1][1]
@@ -144,7 +65,7 @@ def test_one_bad_item_does_not_stop_the_others(site: Site) -> None:
 
 @pytest.mark.parametrize("minutes", [1, 7, 20, 50, 61, 95, 1439])
 def test_durations_round_trip_exactly(site: Site, minutes: int) -> None:
-    unit = _new_unit(site, minutes=minutes)
+    unit = site.new_unit(minutes=minutes)
     inserted = site.insert(unit)
     assert inserted.Return.BatchContainerOfWorkUnit[0].Item.Duration == timedelta(minutes=minutes)
     assert site.app.store.work[unit.GUID].minutes == minutes
@@ -157,48 +78,48 @@ def test_durations_round_trip_exactly(site: Site, minutes: int) -> None:
 
 
 def test_durations_finer_than_a_minute_or_empty_are_refused(site: Site) -> None:
-    response = site.insert(_new_unit(site, Duration=timedelta(minutes=1, seconds=30)), _new_unit(site, minutes=0))
-    messages = [message for _, message in _item_results(response)]
+    response = site.insert(site.new_unit(Duration=timedelta(minutes=1, seconds=30)), site.new_unit(minutes=0))
+    messages = [message for _, message in item_results(response)]
     assert "whole minutes" in messages[0]
     assert "more than 0" in messages[1]
 
 
 def test_guids_are_stable_and_cannot_be_reused(site: Site) -> None:
-    unit = _new_unit(site)
+    unit = site.new_unit()
     inserted = site.insert(unit)
     assert inserted.Return.BatchContainerOfWorkUnit[0].Item.GUID == unit.GUID
     unit.Description = "changed"
     updated = site.update(unit)
     assert updated.Return.BatchContainerOfWorkUnit[0].Item.GUID == unit.GUID
-    again = site.insert(_new_unit(site, GUID=unit.GUID))
-    [(status, message)] = _item_results(again)
+    again = site.insert(site.new_unit(GUID=unit.GUID))
+    [(status, message)] = item_results(again)
     assert status == "Invalid"
     assert "already exists" in message
 
 
 def test_a_locked_week_refuses_insert_update_and_delete(site: Site) -> None:
-    unit = _new_unit(site, day=date(2026, 11, 18))
+    unit = site.new_unit(day=date(2026, 11, 18))
     site.insert(unit)
-    _, employee_id, _ = _first_allocation(site)
+    _, employee_id, _ = site.first_allocation()
     site.app.lock_period({"employee_id": employee_id, "week": "2026-W47"})
 
     unit.Description = "late edit"
-    for response in (site.update(unit), site.delete(unit.GUID), site.insert(_new_unit(site, day=date(2026, 11, 17)))):
-        [(status, message)] = _item_results(response)
+    for response in (site.update(unit), site.delete(unit.GUID), site.insert(site.new_unit(day=date(2026, 11, 17)))):
+        [(status, message)] = item_results(response)
         assert status == "Invalid"
         assert "2026-W47 is closed" in message
     assert site.app.store.work[unit.GUID].description == "Møde <x> & \"y\""
     # The week after is still open.
-    assert _item_results(site.insert(_new_unit(site, day=date(2026, 11, 23)))) == [("Success", None)]
+    assert item_results(site.insert(site.new_unit(day=date(2026, 11, 23)))) == [("Success", None)]
 
 
 def test_a_period_closed_for_everyone_refuses_every_employee(site: Site) -> None:
     answer = site.app.lock_period({"from": "2026-11-16", "to": "2026-11-19"})
     assert answer["closed_period"] == {"from": "2026-11-16", "to": "2026-11-19", "employee_id": None}
-    [(status, message)] = _item_results(site.insert(_new_unit(site, day=date(2026, 11, 16))))
+    [(status, message)] = item_results(site.insert(site.new_unit(day=date(2026, 11, 16))))
     assert status == "Invalid"
     assert "closed" in message
-    assert _item_results(site.insert(_new_unit(site, day=date(2026, 11, 20)))) == [("Success", None)]
+    assert item_results(site.insert(site.new_unit(day=date(2026, 11, 20)))) == [("Success", None)]
     with pytest.raises(ValueError, match="both 'from' and 'to'"):
         site.app.lock_period({"from": "2026-11-16"})
     with pytest.raises(ValueError, match="unknown field"):
@@ -206,12 +127,12 @@ def test_a_period_closed_for_everyone_refuses_every_employee(site: Site) -> None
 
 
 def test_approved_entries_refuse_update_and_delete(site: Site) -> None:
-    unit = _new_unit(site)
+    unit = site.new_unit()
     site.insert(unit)
     site.app.lock_period({"work_guids": [unit.GUID]})
     assert site.app.store.work[unit.GUID].approved_status == 10
     for response in (site.update(unit), site.delete(unit.GUID)):
-        [(status, message)] = _item_results(response)
+        [(status, message)] = item_results(response)
         assert status == "Invalid"
         assert "approved" in message
     assert unit.GUID in site.app.store.work
@@ -220,14 +141,14 @@ def test_approved_entries_refuse_update_and_delete(site: Site) -> None:
 def test_demo_has_approved_entries_that_are_locked(site: Site) -> None:
     approved = [u for u in site.app.store.work.values() if u.approved_status >= 10]
     assert approved
-    [(status, _)] = _item_results(site.delete(approved[0].guid))
+    [(status, _)] = item_results(site.delete(approved[0].guid))
     assert status == "Invalid"
 
 
 def test_update_and_delete_of_unknown_guid_are_refused_per_item(site: Site) -> None:
     ghost = str(uuid.uuid4())
-    for response in (site.update(_new_unit(site, GUID=ghost)), site.delete(ghost)):
-        [(status, message)] = _item_results(response)
+    for response in (site.update(site.new_unit(GUID=ghost)), site.delete(ghost)):
+        [(status, message)] = item_results(response)
         assert status == "Invalid"
         assert "does not exist" in message
 
@@ -244,12 +165,12 @@ def _change_log(site: Site, start: datetime, end: datetime, **include: bool) -> 
 
 
 def test_change_log_sees_creates_updates_and_deletes_and_blanks_deleted_units(site: Site) -> None:
-    unit = _new_unit(site)
+    unit = site.new_unit()
     site.insert(unit)
     site.clock.advance(minutes=5)
     unit.Duration = timedelta(minutes=30)
     site.update(unit)
-    kept = _new_unit(site)
+    kept = site.new_unit()
     site.insert(kept)
 
     changes = _change_log(site, START, START + timedelta(hours=1))
@@ -271,7 +192,7 @@ def test_change_log_sees_creates_updates_and_deletes_and_blanks_deleted_units(si
 
 
 def test_change_log_has_day_granularity_but_work_changes_honour_time(site: Site) -> None:
-    unit = _new_unit(site)
+    unit = site.new_unit()
     site.insert(unit)
     later_same_day = START + timedelta(hours=3)
     # GetWorkChangeLogPaged ignores the time of day (documented), so a window starting later that day still
@@ -368,30 +289,24 @@ def test_get_user_and_is_alive(site: Site) -> None:
 # -- tasks, allocations, projects, employees ------------------------------------------------------------
 
 
-def _task(site: Site, **fields: object) -> object:
-    return site.pm.get_type(f"{{{NS_V1_7}}}Task")(**fields)
-
-
-def _key(site: Site, system: str, external_id: str) -> dict:
-    context = site.pm.get_type("{http://api.timelog.com}ExternalSystemContext")
-    return {"ExternalSystemContext": [context(SystemName=system, ExternalID=external_id)]}
-
-
 def test_tasks_keep_external_keys_and_are_found_by_them(site: Site) -> None:
     guid = str(uuid.uuid4())
-    created = site.pm.service.CreateTask(task=_task(site, ID=guid, Name="Forecast task", No="F-1",
-                                                    ExternalKeys=_key(site, "Forecast", "5001")),
+    created = site.pm.service.CreateTask(task=site.task(ID=guid, Name="Forecast task", No="F-1",
+                                                    IsExternalKeysLoaded=True,
+                                                    ExternalKeys=site.keys(("Forecast", "5001"))),
                                          projectID=2001, token=site.token)
     item = created.Return.BatchContainerOfTask[0].Item
     assert (item.ID, item.Name, item.Details.ProjectHeader.ID) == (guid, "Forecast task", 2001)
     found = site.pm.service.GetTaskByExternalKey(key="5001", systemName="Forecast", token=site.token)
     assert guid == found.Return.Task[0].ID
-    clash = site.pm.service.CreateTask(task=_task(site, Name="Other", ExternalKeys=_key(site, "Forecast", "5001")),
+    clash = site.pm.service.CreateTask(task=site.task(Name="Other", IsExternalKeysLoaded=True,
+                                                  ExternalKeys=site.keys(("Forecast", "5001"))),
                                        projectID=2001, token=site.token)
     assert "already used" in clash.Return.BatchContainerOfTask[0].Message
 
-    updated = site.pm.service.UpdateTask(task=_task(site, ID=guid, Name="Renamed", ExternalKeys=_key(
-        site, "Forecast", "5002")), projectID=2001, token=site.token)
+    updated = site.pm.service.UpdateTask(task=site.task(ID=guid, Name="Renamed", IsExternalKeysLoaded=True,
+                                                    ExternalKeys=site.keys(("Forecast", "5002"))),
+                                         projectID=2001, token=site.token)
     assert updated.Return.BatchContainerOfTask[0].Status == "Success"
     assert site.pm.service.GetTaskByExternalKey(key="5002", systemName="Forecast", token=site.token) \
         .Return.Task[0].Name == "Renamed"
@@ -403,7 +318,7 @@ def test_sub_tasks_status_and_delete(site: Site) -> None:
     project_guid = site.app.store.projects[2001].guid
     first_level = site.pm.service.GetTasksByProjectId(projectGuid=project_guid, token=site.token).Return.Task
     parent = first_level[0]
-    sub = site.pm.service.CreateSubTask(task=_task(site, Name="Sub"), parentTaskId=parent.TaskID, projectID=2001,
+    sub = site.pm.service.CreateSubTask(task=site.task(Name="Sub"), parentTaskId=parent.TaskID, projectID=2001,
                                         token=site.token).Return.BatchContainerOfTask[0].Item
     assert sub.Details.ParentTaskID == parent.TaskID
     assert sub.ID not in {t.ID for t in site.pm.service.GetTasksByProjectId(
@@ -413,9 +328,9 @@ def test_sub_tasks_status_and_delete(site: Site) -> None:
 
     closed = site.pm.service.ChangeTaskStatus(taskGuid=sub.ID, targetStatus=3, token=site.token)
     assert closed.Return.Task[0].State.IsActive is False
-    _initials, employee_id, _ = _first_allocation(site)
+    _initials, employee_id, _ = site.first_allocation()
     site.pm.service.AddEmployeeToTask(employeeID=employee_id, taskID=sub.TaskID, BudgetHours=1, token=site.token)
-    [(status, message)] = _item_results(site.insert(_new_unit(site, TaskID=sub.TaskID)))
+    [(status, message)] = item_results(site.insert(site.new_unit(TaskID=sub.TaskID)))
     assert (status, "Completed" in message) == ("Invalid", True)
 
     task_with_work = site.app.store.tasks[next(iter(site.app.store.work.values())).task_id]
@@ -427,7 +342,7 @@ def test_sub_tasks_status_and_delete(site: Site) -> None:
 
 
 def test_modified_in_period_feeds(site: Site) -> None:
-    site.pm.service.CreateTask(task=_task(site, Name="New"), projectID=2002, token=site.token)
+    site.pm.service.CreateTask(task=site.task(Name="New"), projectID=2002, token=site.token)
     window = {"startDate": START - timedelta(minutes=1), "endDate": START + timedelta(minutes=1), "page": 1,
               "pageSize": 100}
     tasks = site.pm.service.GetTasksModifiedInPeriodPaged(token=site.token, **window)
@@ -442,7 +357,7 @@ def test_modified_in_period_feeds(site: Site) -> None:
 
 
 def test_allocations_crud(site: Site) -> None:
-    initials, employee_id, _ = _first_allocation(site)
+    initials, employee_id, _ = site.first_allocation()
     task_id = _unallocated_task(site, employee_id)
     allocation_type = site.pm.get_type(f"{{{NS_V1_7}}}Allocation")
     created = site.pm.service.CreateAllocation(allocation=allocation_type(EmployeeID=employee_id, TaskID=task_id,

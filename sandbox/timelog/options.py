@@ -1,0 +1,192 @@
+"""Site options: where real TimeLog sites differ, or where TimeLog's sources leave more than one reading.
+
+One `SiteOptions` instance lives on the `TimeLogApp` (and its `Store`). It is set three ways:
+`python -m sandbox serve --timelog-option KEY=VALUE`, `POST /_sandbox/options` and
+`SandboxProcess(timelog_options={...})`. `POST /_sandbox/reset` leaves it alone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+#: The Reporting/Transactional GUID readings (README "Two GUIDs per work unit").
+GUID_MODEL_TIME_REGISTRATION = "time_registration"
+GUID_MODEL_WORK_UNIT = "work_unit"
+GUID_MODELS = (GUID_MODEL_TIME_REGISTRATION, GUID_MODEL_WORK_UNIT)
+#: TimeLog.TLP.API.XML, SecurityService.GetTimeRegistrationSettings remarks: AdditionalTextFieldValidation
+#: 0 no validation, 1 per task (AdditionalTextIsRequired), 2 always; AdditionalTextFieldType 0 none, 1 text,
+#: 2 integer.
+ADDITIONAL_TEXT_NOT_VALIDATED, ADDITIONAL_TEXT_PER_TASK, ADDITIONAL_TEXT_ALWAYS = 0, 1, 2
+ADDITIONAL_TEXT_TYPE_NONE, ADDITIONAL_TEXT_TYPE_TEXT, ADDITIONAL_TEXT_TYPE_INTEGER = 0, 1, 2
+#: The role TimeLog.TLP.API.XML names in "Security requirements: System administrator".
+SYSTEM_ADMINISTRATOR = "SystemAdministrator"
+DEFAULT_API_USER_ROLES = (SYSTEM_ADMINISTRATOR, "ProjectManager", "CanBeAllocated")
+#: SDK `TimeLog.API.Documentation/Views/Reporting/SynchronizingData.cshtml`: full syncs "in batches by month".
+DEFAULT_MAX_REPORTING_RANGE_DAYS = 31
+#: The environment variable `SandboxProcess` takes `guid_model` from, so CI can run a suite under each reading.
+GUID_MODEL_ENV = "TIMESYNC_SANDBOX_GUID_MODEL"
+
+
+@dataclass
+class SiteOptions:
+    """The simulated site's settings. Defaults are the strict readings."""
+
+    guid_model: str = GUID_MODEL_TIME_REGISTRATION
+    single_wsdl: bool = False
+    additional_text_validation: int = ADDITIONAL_TEXT_NOT_VALIDATED
+    additional_text_type: int = ADDITIONAL_TEXT_TYPE_NONE
+    max_reporting_range_days: int = DEFAULT_MAX_REPORTING_RANGE_DAYS
+    site_timezone: str = "UTC"
+    clock_offset_seconds: float = 0
+    api_user_roles: list[str] = field(default_factory=lambda: list(DEFAULT_API_USER_ROLES))
+    external_systems: list[str] = field(default_factory=lambda: ["Forecast"])
+    wsdl_omit_operations: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Every option, JSON-able (lists copied)."""
+        return {f.name: _copy(getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+    def update(self, changes: dict[str, Any]) -> dict[str, Any]:
+        """Apply `changes` (a partial object); all are checked first, so a bad one changes nothing."""
+        if not isinstance(changes, dict):
+            raise ValueError(f"options: expected a JSON object, got {type(changes).__name__}")
+        known = {f.name for f in dataclasses.fields(self)}
+        unknown = sorted(set(changes) - known)
+        if unknown:
+            raise ValueError(f"options: unknown option(s) {unknown}; known: {sorted(known)}")
+        checked, errors = {}, []
+        for name, value in changes.items():
+            try:
+                checked[name] = _CHECKS[name](value)
+            except (TypeError, ValueError) as exc:
+                errors.append(f"{name}: {exc}")
+        if errors:
+            raise ValueError("options: bad value(s): " + "; ".join(errors))
+        for name, value in checked.items():
+            setattr(self, name, value)
+        return self.as_dict()
+
+    def update_from_pairs(self, pairs: Iterable[str]) -> None:
+        """`KEY=VALUE` strings (the `--timelog-option` flag): VALUE is JSON when it parses, else a string."""
+        changes = {}
+        for pair in pairs:
+            name, sep, text = pair.partition("=")
+            if not sep or not name.strip():
+                raise ValueError(f"--timelog-option {pair!r}: expected KEY=VALUE")
+            changes[name.strip()] = parse_value(text)
+        self.update(changes)
+
+    # -- readings used by the rules ------------------------------------------------------------------
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.site_timezone)
+
+    def is_system_administrator(self) -> bool:
+        return SYSTEM_ADMINISTRATOR in self.api_user_roles
+
+    def defined_system(self, name: str) -> str | None:
+        """The external system as defined in TimeLog's API settings (matched case-insensitively), or None."""
+        wanted = name.strip().lower()
+        return next((system for system in self.external_systems if system.lower() == wanted), None)
+
+
+def parse_value(text: str) -> Any:
+    """JSON when `text` parses as JSON (`true`, `2`, `["a"]`, `"x"`), otherwise the text itself."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _copy(value: Any) -> Any:
+    return list(value) if isinstance(value, list) else value
+
+
+# -- checks, one per option ------------------------------------------------------------------------------
+
+
+def _choice(*allowed: Any) -> Callable[[Any], Any]:
+    def check(value: Any) -> Any:
+        if isinstance(value, bool) or value not in allowed:
+            raise ValueError(f"{value!r} is not one of {list(allowed)}")
+        return value
+    return check
+
+
+def _bool(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"{value!r} is not true or false")
+    return value
+
+
+def _positive_int(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{value!r} is not a whole number of 1 or more")
+    return value
+
+
+def _number(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{value!r} is not a number")
+    return value
+
+
+def _zone(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{value!r} is not an IANA time zone name such as Europe/Copenhagen")
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"{value!r} is not an IANA time zone name such as Europe/Copenhagen") from exc
+    return value
+
+
+def _strings(value: Any) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(item, str) and item.strip() for item in value):
+        raise ValueError(f"{value!r} is not a list of non-empty strings")
+    return list(value)
+
+
+def _roles(value: Any) -> list[str]:
+    from sandbox.timelog.contracts import SECURITY_ROLES
+
+    roles = _strings(value)
+    unknown = [role for role in roles if role not in SECURITY_ROLES]
+    if unknown:
+        raise ValueError(f"unknown role(s) {unknown}; RoleTypes are {list(SECURITY_ROLES)}")
+    return roles
+
+
+def _operations(value: Any) -> list[str]:
+    from sandbox.timelog.contracts import SERVICES
+    from sandbox.timelog.reporting import OPERATIONS as REPORTING_OPERATIONS
+
+    known = {f"{name}.{op.name}" for name, service in SERVICES.items() for op in service.operations}
+    known |= {f"Reporting.{name}" for name in REPORTING_OPERATIONS}
+    names = _strings(value)
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise ValueError(f"unknown operation(s) {unknown}; write them Service.Operation, e.g. "
+                         "ProjectManagementService.GetWorkChangeLogPaged or Reporting.GetWorkUnitsRawPaged")
+    return names
+
+
+_CHECKS: dict[str, Callable[[Any], Any]] = {
+    "guid_model": _choice(*GUID_MODELS),
+    "single_wsdl": _bool,
+    "additional_text_validation": _choice(ADDITIONAL_TEXT_NOT_VALIDATED, ADDITIONAL_TEXT_PER_TASK,
+                                          ADDITIONAL_TEXT_ALWAYS),
+    "additional_text_type": _choice(ADDITIONAL_TEXT_TYPE_NONE, ADDITIONAL_TEXT_TYPE_TEXT, ADDITIONAL_TEXT_TYPE_INTEGER),
+    "max_reporting_range_days": _positive_int,
+    "site_timezone": _zone,
+    "clock_offset_seconds": _number,
+    "api_user_roles": _roles,
+    "external_systems": _strings,
+    "wsdl_omit_operations": _operations,
+}
