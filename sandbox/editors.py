@@ -86,7 +86,7 @@ class TimeLogEditor:
             "EndDateTime": start + dt.timedelta(minutes=minutes), "Description": note,
         }
 
-    def insert_work(self, *, initials: str, task_id: int, date: str, minutes: int, note: str = "",
+    def insert_work(self, *, initials: str, task_id: int, date: str, minutes: int, note: str = "Work",
                     start_time: dt.time = DEFAULT_START) -> str:
         """InsertWork one unit starting at `start_time` on `date` (site time); returns its GUID."""
         guid = str(uuid.uuid4())

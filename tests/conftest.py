@@ -26,16 +26,19 @@ def _sandbox_session() -> Iterator[tuple[SandboxProcess, dict, dict]]:
     with SandboxProcess(data="demo") as sandbox:
         forecast_start = sandbox.forecast.state()
         timelog_start = sandbox.timelog.state() if sandbox.timelog_url else {}
+        start_options = sandbox.timelog.get_options() if sandbox.timelog_url else {}
+        sandbox.restore_options = lambda: sandbox.timelog.options(**start_options)  # type: ignore[attr-defined]
         yield sandbox, forecast_start, timelog_start
 
 
 @pytest.fixture
 def sandbox(_sandbox_session: tuple[SandboxProcess, dict, dict]) -> SandboxProcess:
-    """The demo sandbox, with its start data restored, faults off and stats zeroed."""
+    """The demo sandbox, with its start data and site options restored, faults off and stats zeroed."""
     process, forecast_start, timelog_start = _sandbox_session
     process.forecast.faults()
     process.forecast.reset(forecast_start)
     if process.timelog_url:
         process.timelog.faults()
+        process.restore_options()  # type: ignore[attr-defined]
         process.timelog.reset(timelog_start)
     return process

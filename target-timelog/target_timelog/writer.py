@@ -538,6 +538,43 @@ class TimeLogWriter:
             self._text_required_on[task_id] = bool(self.task_by_id(task_id).get("AdditionalTextIsRequired"))
         return self._text_required_on[task_id]
 
+    def _run_batches(self, operation: str, writes: list[WorkWrite]) -> None:
+        """InsertWork/UpdateWork/DeleteWork in calls of ``work_batch_size`` units; each item's result recorded."""
+        for chunk in _chunks(writes, self.work_batch_size):
+            work = ({"guid": [w.guid for w in chunk]} if operation == "DeleteWork"
+                    else {"WorkUnit": [self._work_unit(w) for w in chunk]})
+            try:
+                results = self._batch(operation, work=work, source=WORK_SOURCE)
+            except TimeLogApiError as exc:  # the whole call refused (no per-item results): each item fails
+                self._refuse_all(chunk, exc)
+                continue
+            if len(results) != len(chunk):
+                raise TimeLogApiError(operation, "Malformed", f"{len(results)} results for {len(chunk)} items")
+            for write, result in zip(chunk, results, strict=True):
+                self._record(operation, write, result)
+
+    def _record(self, operation: str, write: WorkWrite, result: BatchItemResult) -> None:
+        command = write.command
+        if result.ok:
+            if operation == "InsertWork":
+                self.recorder.created(command, to_guid((result.item or {}).get("GUID")) or write.guid)
+            elif operation == "DeleteWork":
+                outcome = Outcome.MOVE_DELETED if command["action"] == "move" else Outcome.DELETED
+                self.recorder.outcome(command, outcome)
+            else:
+                self.recorder.outcome(command, Outcome.UPDATED)
+            return
+        if operation == "InsertWork" and self._exists(write):  # a retried call whose first attempt had succeeded
+            self.recorder.created(command, write.guid or "")
+            return
+        outcome = Outcome.LOCKED if is_lock_message(result.message) else Outcome.FAILED
+        self.recorder.outcome(command, outcome, current=write.current.snapshot() if write.current else None,
+                              message=f"{operation}: {result.message}")
+
+    def _exists(self, write: WorkWrite) -> bool:
+        day = parse_date(write.command["native"]["date"])
+        return to_guid(write.guid) in self._units(write.initials, day, day)
+
 
 def _same_task_and_employee(write: WorkWrite) -> bool:
     """Whether an update keeps the unit (as re-read for the lease) on its task and employee: the employee is

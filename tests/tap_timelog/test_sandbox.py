@@ -225,7 +225,7 @@ def test_a_task_created_with_an_external_key_is_emitted_with_it(timelog_sandbox:
     project_id = first.records["tasks"][0]["project_id"]
     today = dt.datetime.combine(dt.date.today(), dt.time())
     task = {"ID": str(uuid.uuid4()), "Name": "From Forecast", "No": "F-1", "StartDate": today,
-            "EndDate": today + dt.timedelta(days=30), "IsExternalKeysLoaded": True,
+            "EndDate": today + dt.timedelta(days=30), "State": {"IsActive": True}, "IsExternalKeysLoaded": True,
             "ExternalKeys": {"ExternalSystemContext": [{"SystemName": "Forecast", "ExternalID": "4711"}]}}
     with client_from_config(config) as client:
         created = client.batch(Service.PROJECT_MANAGEMENT, "CreateTask", task=task, projectID=project_id)

@@ -111,9 +111,10 @@ def test_allocation_is_checked_first_and_not_added_twice(sandbox, ledger, ledger
     client = _client(sandbox)
     pm_task = client.fetch(Service.PROJECT_MANAGEMENT, "GetTaskByID",
                            taskID=1001, loadExternalKeys=True)[0]
-    client.batch(Service.PROJECT_MANAGEMENT, "UpdateTask", projectID=TIMELOG_PROJECT, task={
-        "ID": pm_task["ID"], "TaskID": 1001, "Name": pm_task["Name"],
+    [updated] = client.batch(Service.PROJECT_MANAGEMENT, "UpdateTask", projectID=TIMELOG_PROJECT, task={
+        **pm_task, "IsExternalKeysLoaded": True,
         "ExternalKeys": {"ExternalSystemContext": [{"SystemName": "Forecast", "ExternalID": "9001"}]}})
+    assert updated.ok, updated.message
     sandbox.timelog.clear_stats()
     run_target(TargetTimeLog, timelog_config(sandbox, ledger_url), task_pair_commands)
     allocations = [a for a in sandbox.timelog.state()["allocations"] if a["task_id"] == 1001
