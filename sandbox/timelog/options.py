@@ -46,6 +46,10 @@ class SiteOptions:
     api_user_roles: list[str] = field(default_factory=lambda: list(DEFAULT_API_USER_ROLES))
     external_systems: list[str] = field(default_factory=lambda: ["Forecast"])
     wsdl_omit_operations: list[str] = field(default_factory=list)
+    #: Whether GetTasksModifiedInPeriodPaged loads external keys: the operation is undocumented beyond its
+    #: signature (reference/timelog-api.md §3.4), so both readings are offered; true is what GetTaskByID does
+    #: with loadExternalKeys (docs/assumptions.md 4).
+    task_feed_external_keys: bool = True
 
     def as_dict(self) -> dict[str, Any]:
         """Every option, JSON-able (lists copied)."""
@@ -179,6 +183,7 @@ def _operations(value: Any) -> list[str]:
 
 _CHECKS: dict[str, Callable[[Any], Any]] = {
     "guid_model": _choice(*GUID_MODELS),
+    "task_feed_external_keys": _bool,
     "single_wsdl": _bool,
     "additional_text_validation": _choice(ADDITIONAL_TEXT_NOT_VALIDATED, ADDITIONAL_TEXT_PER_TASK,
                                           ADDITIONAL_TEXT_ALWAYS),

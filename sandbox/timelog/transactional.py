@@ -497,7 +497,7 @@ def change_task_status(store: Store, caller: Caller, params: dict) -> Outcome:
 @handles(PM, "GetTasksModifiedInPeriodPaged")
 def get_tasks_modified(store: Store, caller: Caller, params: dict) -> Outcome:
     return _modified_in_period(params, MAX_PAGE_SIZE_TASKS, store.tasks.values(), lambda t: t.task_id,
-                               lambda t: task_contract(store, t))
+                               lambda t: task_contract(store, t, store.options.task_feed_external_keys))
 
 
 # -- allocations ----------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from typing import Any
 from timesync.adapters.timelog import GUID_MODEL_FACT
 from timesync.ledger import Ledger, PairKind
 from timesync.links import Links, LinksError, unknown_ids
-from timesync.timelog import Service, TimeLogClient, TimeLogError
+from timesync.timelog import Service, TimeLogApiError, TimeLogClient, TimeLogError
 from timesync.timelog.client import ALL_IDS, ALL_PROJECT_STATUS, ALL_STATUS
 from timesync.timelog.convert import site_zone, to_guid
 from timesync.timelog.operations import MEMBERS, OPERATIONS
@@ -40,8 +40,6 @@ GUID_LOOKBACK_MONTHS = 3
 #: Tasks read to see whether GetTasksModifiedInPeriodPaged returns external keys.
 TASK_SAMPLE = 100
 TASK_SAMPLE_YEARS = 5
-#: The words target-timelog recognises in a refusal as a closed week or an approved entry (docs/assumptions.md 5).
-LOCK_WORDS = ("closed", "approved", "locked")
 
 
 class Status(StrEnum):
@@ -215,12 +213,12 @@ def check_wsdl(site: Site) -> str:
             try:
                 found = binding.get(operation)
             except ValueError:
-                problems.append(f"{service.name} has no {operation}")
+                problems.append(f"{service.label} has no {operation}")
                 continue
             offered = {name for name, _ in found.input.body.type.elements}
             lacking = [param for param in params if param not in offered]
             if lacking:
-                problems.append(f"{service.name}.{operation} lacks {', '.join(lacking)}")
+                problems.append(f"{service.label}.{operation} lacks {', '.join(lacking)}")
         for type_name, members in MEMBERS.get(service, {}).items():
             offered = {name for name, _ in zeep_client.get_type(type_name).elements}
             lacking = [member for member in members if member not in offered]
@@ -238,40 +236,43 @@ def check_wsdl(site: Site) -> str:
 
 
 def check_external_system(site: Site) -> str:
-    """External keys under the configured system name are kept and found (docs/assumptions.md 2 and 3)."""
+    """External keys under the configured system name are kept and found (docs/assumptions.md 2 and 3).
+
+    Once the sync has made a task, its key must find it. Before that, a lookup under the configured name is
+    compared with one under a name that surely is not defined: a site that answers both alike cannot tell.
+    """
     name = site.system_name
     known = next(iter(site.ledger.pairs(kind=PairKind.TASK)), None)
     if known is not None and known.forecast_id and known.timelog_id:
-        found = _task_by_key(site, known.forecast_id)
-        if found is None or str(found.get("TaskID")) != known.timelog_id:
+        found = _task_by_key(site, name, known.forecast_id)
+        if not isinstance(found, dict) or str(found.get("TaskID")) != known.timelog_id:
             raise CheckFailedError(
-                f"TimeLog task {known.timelog_id} is not found by its external key {name}/{known.forecast_id}",
+                f"TimeLog task {known.timelog_id} is not found by its external key {name}/{known.forecast_id}"
+                + (f" ({found})" if isinstance(found, str) else ""),
                 f"define the external system {name!r} in TimeLog's API settings, or set external_system_name to "
                 "the name the sync used before")
         return f"tasks are found by their {name!r} external keys (checked task {known.timelog_id})"
-    try:
-        found = _task_by_key(site, f"timesync-doctor-{uuid.uuid4()}")
-    except TimeLogError as exc:
-        if name.lower() in str(exc).lower():
-            raise CheckFailedError(str(exc), f"define the external system {name!r} in TimeLog's API settings "
-                                             "(System administration > Integrations and API)") from None
-        raise
-    if found is not None:
+    key = f"timesync-doctor-{uuid.uuid4()}"
+    ours, undefined = _task_by_key(site, name, key), _task_by_key(site, f"timesync-undefined-{uuid.uuid4()}", key)
+    if isinstance(ours, dict):
         raise CheckFailedError("GetTaskByExternalKey found a task for a key that cannot exist",
                                "tell the sync's maintainers: task lookups by key cannot be trusted on this site")
-    return (f"a lookup of an unknown {name!r} key answers 'not found' as expected; whether TimeLog keeps the keys "
-            "is checked after the first task the sync creates")
+    if ours == undefined:
+        raise CheckFailedError(
+            f"TimeLog answers a lookup under {name!r} as under a name that is surely not defined ({ours}); whether "
+            f"{name!r} is defined shows with the first task the sync creates",
+            f"make sure {name!r} is defined in TimeLog's API settings; if it is not, the first sync stops with "
+            "'stored no external key' before anything is created twice", Status.WARN)
+    return f"{name!r} is a defined external system: an unknown key under it answers 'not found' ({ours})"
 
 
-def _task_by_key(site: Site, key: str) -> dict[str, Any] | None:
+def _task_by_key(site: Site, system: str, key: str) -> dict[str, Any] | str:
+    """The task, or TimeLog's answer when there is none, with the key and the system name taken out."""
     try:
-        found = site.timelog.fetch(Service.PROJECT_MANAGEMENT, "GetTaskByExternalKey", key=key,
-                                   systemName=site.system_name)
-    except TimeLogError as exc:
-        if getattr(exc, "state", None) == "Invalid" and site.system_name.lower() not in str(exc).lower():
-            return None  # "not found" (docs/assumptions.md 2)
-        raise
-    return found[0] if found else None
+        found = site.timelog.fetch(Service.PROJECT_MANAGEMENT, "GetTaskByExternalKey", key=key, systemName=system)
+    except TimeLogApiError as exc:
+        return exc.api_message.replace(key, "<key>").replace(system, "<system>")
+    return found[0] if found else "an empty answer"
 
 
 def check_task_keys_in_feed(site: Site) -> str:
@@ -416,12 +417,6 @@ def _ids(records: Iterable[Mapping[str, Any]] | None, key: str) -> set[str] | No
     return None if records is None else {str(record[key]) for record in records}
 
 
-def check_lock_words(site: Site) -> str:
-    del site
-    return (f"refusals of closed weeks and approved entries are recognised by the words {', '.join(LOCK_WORDS)} "
-            "(docs/assumptions.md 5; not provoked here)")
-
-
 #: (name, the checks it needs, the check). Names are what the output shows.
 CHECKS: list[tuple[str, tuple[str, ...], Check]] = [
     ("forecast api key", (), check_forecast_key),
@@ -436,5 +431,4 @@ CHECKS: list[tuple[str, tuple[str, ...], Check]] = [
     ("site timezone", ("timelog login",), check_site_timezone),
     ("clock skew", ("forecast api key", "timelog login"), check_clocks),
     ("links", ("forecast api key", "timelog reporting login"), check_links),
-    ("lock refusals", (), check_lock_words),
 ]

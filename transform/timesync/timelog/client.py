@@ -93,6 +93,11 @@ class Service(StrEnum):
     REPORTING = "service.asmx"
 
     @property
+    def label(self) -> str:
+        """The name TimeLog gives the service (`ProjectManagementService`, `Reporting`)."""
+        return "Reporting" if self is Service.REPORTING else self.value.rsplit("/", 1)[-1].removesuffix("Secure.svc")
+
+    @property
     def token_namespace(self) -> str:
         """Where this service's `SecurityToken` type lives (TimeLog's docs: v1_2 in SecurityService, else v1_3)."""
         return SECURITY_TOKEN_NAMESPACE if self is Service.SECURITY else TOKEN_NAMESPACE
