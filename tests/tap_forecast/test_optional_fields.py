@@ -1,8 +1,8 @@
 """Optional fields: a record may lack any field its stream's schema does not require, and is emitted without it.
 
 A record that lacks a required one (an id, the bookmark, or a field the sync needs) fails the run with one line
-naming the endpoint, the stream, the record and the field. The records come from the Forecast simulator, which
-shows every documented field, so each optional field is tried as the API would send it.
+naming the endpoint, the stream, the record and the field. The records come from the Forecast simulator with
+every documented field (`fields="tables"`), so each optional field is tried as the API would send it.
 """
 
 from __future__ import annotations
@@ -16,8 +16,11 @@ from sandbox.common.app import Request
 from sandbox.credentials import FORECAST_API_KEY
 from sandbox.forecast.app import ForecastApp
 from sandbox.forecast.demo import build_demo
+from sandbox.testing import SandboxProcess
 from tap_forecast.errors import MalformedResponseError
 from tap_forecast.tap import TapForecast
+
+from .conftest import run_tap
 
 PROJECT = 101
 #: Stream -> (the simulator path its records come from, the stream context the tap reads it with).
@@ -60,7 +63,7 @@ def _stream(name: str) -> object:
 @cache
 def _raw_records() -> dict[str, dict]:
     """One raw API record per stream with every documented field; the deleted feeds get one entry each."""
-    app = ForecastApp(build_demo())
+    app = ForecastApp(build_demo(), fields="tables")
 
     def call(method: str, path: str, body: dict | None = None) -> object:
         headers = {"x-forecast-api-key": FORECAST_API_KEY, "content-type": "application/json"}
@@ -179,3 +182,12 @@ def test_a_deleted_task_without_its_task_object_is_a_clear_error() -> None:
     with pytest.raises(MalformedResponseError, match=r"stream deleted_tasks, .*required field 'task'"):
         _emitted("deleted_tasks", _without(raw, ("task",)))
 
+
+def test_the_tap_reads_the_strict_simulator(sandbox: SandboxProcess, config: dict) -> None:
+    """Against the default (strict) simulator, tasks come without `estimate`, registrations without `phase`."""
+    result = run_tap(config, streams={"tasks", "time_registrations", "projects", "phases"})
+    assert result.records["tasks"]
+    assert all("estimate" not in record for record in result.records["tasks"])
+    assert all("phase" not in record for record in result.records["time_registrations"])
+    assert all("connected_project" not in record for record in result.records["projects"])
+    assert all(record["project_id"] for record in result.records["phases"]), "taken from the request"
