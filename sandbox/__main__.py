@@ -11,6 +11,7 @@ import threading
 from sandbox.common.server import SimulatorServer, json_line
 from sandbox.data import DataSpecError, load_data
 from sandbox.forecast.app import ForecastApp
+from sandbox.forecast.resources import FIELD_SETS, SAMPLES
 from sandbox.timelog.app import TimeLogApp
 from sandbox.timelog.options import SiteOptions
 
@@ -28,7 +29,7 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"sandbox: {exc}", file=sys.stderr)
         return 2
     servers = [
-        SimulatorServer(ForecastApp(forecast_data), args.forecast_port),
+        SimulatorServer(ForecastApp(forecast_data, fields=args.forecast_fields), args.forecast_port),
         SimulatorServer(TimeLogApp(timelog_data, token_ttl_seconds=args.token_ttl, options=options),
                         args.timelog_port),
     ]
@@ -56,6 +57,12 @@ def main(argv: list[str] | None = None) -> int:
         "--data", default="demo",
         help="demo | empty | FILE.json (shape of /_sandbox/state per side) | "
              "generate:registrations=N[,seed=S] (N registrations on each side)",
+    )
+    serve.add_argument(
+        "--forecast-fields", choices=FIELD_SETS, default=SAMPLES,
+        help="which documented fields Forecast responses show: 'samples' (default, strict) leaves out what the "
+             "docs' sample responses leave out, e.g. a task's estimate; 'tables' shows every field of the docs' "
+             "response tables",
     )
     serve.add_argument("--token-ttl", type=float, default=12 * 3600,
                        help="TimeLog token lifetime in seconds (default 12 hours)")

@@ -4,6 +4,8 @@ Lists that the docs call paginated return the `{pageNumber, pageSize, totalObjec
 (v4 tasks and time registrations, their `updated_after`/`date_after` variants and the v4 deleted feeds);
 every other list is a bare array. Ordering, which the docs leave open: plain lists go by ascending id,
 `updated_after` by (`updated_at`, id), `date_after` by (`date`, id), deleted feeds by (`deleted_at`, id).
+Which documented fields a record shows depends on the field set (`resources.Shapes`): by default, only those
+the docs' sample responses show.
 """
 
 from __future__ import annotations
@@ -16,12 +18,11 @@ from sandbox.forecast.errors import bad_request, not_found
 from sandbox.forecast.resources import (
     ALLOCATION_FIELDS,
     CLIENT_FIELDS,
-    COMPANY_FIELDS,
     NON_PROJECT_TIME_FIELDS,
-    PHASE_FIELDS,
     ROLE_FIELDS,
     TEAM_MEMBER_FIELDS,
     WORKFLOW_COLUMN_FIELDS,
+    Shapes,
     pick,
 )
 from sandbox.forecast.routes import Route
@@ -145,10 +146,14 @@ def _flag(query: dict[str, str], name: str) -> bool:
 
 
 class ForecastApi:
-    """Endpoint handlers over one `ForecastStore`. Each takes a `Call` and returns a `Reply`."""
+    """Endpoint handlers over one `ForecastStore`. Each takes a `Call` and returns a `Reply`.
 
-    def __init__(self, store: ForecastStore) -> None:
+    `shapes` says which documented fields the responses show (`resources.Shapes`: the docs' samples or tables).
+    """
+
+    def __init__(self, store: ForecastStore, shapes: Shapes) -> None:
         self.store = store
+        self.shapes = shapes
 
     def handler(self, route: Route) -> Callable[[Call], Reply]:
         """The bound handler a route names."""
@@ -164,7 +169,7 @@ class ForecastApi:
     # -- small resources ---------------------------------------------------------------------------
 
     def company(self, call: Call) -> Reply:
-        return _ok(pick(self.store.company, COMPANY_FIELDS))
+        return _ok(pick(self.store.company, self.shapes.company))
 
     def simple_list(self, call: Call) -> Reply:
         resource = SIMPLE_RESOURCES[call.route.template]
@@ -193,16 +198,18 @@ class ForecastApi:
 
     def projects(self, call: Call) -> Reply:
         progress = _flag(call.query, "includeProgress")
-        return _ok([views.project(r, include_progress=progress) for r in self._table("projects").in_id_order()])
+        records = self._table("projects").in_id_order()
+        return _ok([views.project(r, self.shapes.projects, include_progress=progress) for r in records])
 
     def project(self, call: Call) -> Reply:
-        return _ok(views.project(self._project(call.params["id"]), include_progress=_flag(call.query,
-                                                                                            "includeProgress")))
+        record = self._project(call.params["id"])
+        return _ok(views.project(record, self.shapes.project, include_progress=_flag(call.query, "includeProgress")))
 
     def _project_where(self, field: str, value: object, call: Call) -> Reply:
         for record in self._table("projects").in_id_order():
             if record[field] == value:
-                return _ok(views.project(record, include_progress=_flag(call.query, "includeProgress")))
+                progress = _flag(call.query, "includeProgress")
+                return _ok(views.project(record, self.shapes.project, include_progress=progress))
         raise not_found(f"Project with {field} {value} not found")
 
     def project_by_company_id(self, call: Call) -> Reply:
@@ -229,19 +236,19 @@ class ForecastApi:
         return [r for r in self._table(table).in_id_order() if r["project_id"] == project_id]
 
     def project_phases(self, call: Call) -> Reply:
-        return _ok([pick(r, PHASE_FIELDS) for r in self._of_project("phases", call.params["id"])])
+        return _ok([pick(r, self.shapes.phase) for r in self._of_project("phases", call.params["id"])])
 
     def project_phase(self, call: Call) -> Reply:
         phase = self._table("phases").require(call.params["phase_id"], "Phase")
         if phase["project_id"] != self._project(call.params["id"])["id"]:
             raise not_found(f"Phase {phase['id']} not found in project {call.params['id']}")
-        return _ok(pick(phase, PHASE_FIELDS))
+        return _ok(pick(phase, self.shapes.phase))
 
     def phase(self, call: Call) -> Reply:
-        return _ok(pick(self._table("phases").require(call.params["id"], "Phase"), PHASE_FIELDS))
+        return _ok(pick(self._table("phases").require(call.params["id"], "Phase"), self.shapes.phase))
 
     def phases(self, call: Call) -> Reply:
-        return _ok([pick(r, PHASE_FIELDS) for r in self._table("phases").in_id_order()])
+        return _ok([pick(r, self.shapes.phase) for r in self._table("phases").in_id_order()])
 
     def workflow_columns(self, call: Call) -> Reply:
         columns = self._of_project("workflow_columns", call.params["id"])
@@ -255,10 +262,13 @@ class ForecastApi:
 
     # -- tasks -------------------------------------------------------------------------------------
 
+    def _task(self, record: dict) -> dict:
+        return views.task(record, self.shapes.task)
+
     def _task_page(self, index: str, bound: str | None, call: Call) -> Reply:
         page = Page.from_query(call.query)
         total, ids = self._table("tasks").sorted[index].slice_after(bound, page.offset, page.size)
-        return _ok(page.envelope(total, [views.task(r) for r in self._records("tasks", ids)]))
+        return _ok(page.envelope(total, [self._task(r) for r in self._records("tasks", ids)]))
 
     def tasks_v4(self, call: Call) -> Reply:
         return self._task_page("id", None, call)
@@ -272,33 +282,33 @@ class ForecastApi:
         return self._records("tasks", sorted(ids))
 
     def tasks_v3(self, call: Call) -> Reply:
-        return _ok([views.task(r) for r in self._tasks_v3(call)])
+        return _ok([self._task(r) for r in self._tasks_v3(call)])
 
     def project_tasks_v3(self, call: Call) -> Reply:
         project_id = self._project(call.params["id"])["id"]
-        return _ok([views.task(r) for r in self._tasks_v3(call) if r["project_id"] == project_id])
+        return _ok([self._task(r) for r in self._tasks_v3(call) if r["project_id"] == project_id])
 
     def task(self, call: Call) -> Reply:
-        return _ok(views.task(self._table("tasks").require(call.params["id"], "Task")))
+        return _ok(self._task(self._table("tasks").require(call.params["id"], "Task")))
 
     def task_by_company_id(self, call: Call) -> Reply:
         for record in self._table("tasks").in_id_order():
             if record["company_task_id"] == call.params["id"]:
-                return _ok(views.task(record))
+                return _ok(self._task(record))
         raise not_found(f"Task with company_task_id {call.params['id']} not found")
 
     def task_children(self, call: Call) -> Reply:
         parent = self._table("tasks").require(call.params["id"], "Task")["id"]
-        return _ok([views.task(r) for r in self._table("tasks").in_id_order() if r["parent_task_id"] == parent])
+        return _ok([self._task(r) for r in self._table("tasks").in_id_order() if r["parent_task_id"] == parent])
 
     def create_task(self, call: Call) -> Reply:
-        return 201, views.task(self.store.insert("tasks", writes.new_task(self.store, call.body), call.stamp))
+        return 201, self._task(self.store.insert("tasks", writes.new_task(self.store, call.body), call.stamp))
 
     def update_task(self, call: Call) -> Reply:
         """Moving a task to another project is not modelled: `project_id` is ignored like unknown keys."""
         record = self._table("tasks").require(call.params["id"], "Task")
         changes = writes.task_fields(self.store, call.body)
-        return _ok(views.task(self.store.update("tasks", record, changes, call.stamp)))
+        return _ok(self._task(self.store.update("tasks", record, changes, call.stamp)))
 
     def delete_task(self, call: Call) -> Reply:
         """Deletes the task, its sub-tasks and the time registered on them (refused if any is approved)."""
@@ -333,7 +343,8 @@ class ForecastApi:
         page = Page.from_query(call.query)
         total, ids = self._table("time_registrations").sorted[index].slice_after(bound, page.offset, page.size)
         records = self._records("time_registrations", ids)
-        return _ok(page.envelope(total, [views.time_registration_v4(r, self.store) for r in records]))
+        shape = self.shapes.time_registration_v4
+        return _ok(page.envelope(total, [views.time_registration_v4(r, self.store, shape) for r in records]))
 
     def registrations_v4(self, call: Call) -> Reply:
         return self._registration_page("id", None, call)

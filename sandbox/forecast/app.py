@@ -23,7 +23,7 @@ import json
 from sandbox.common.app import Request, Response, SimulatorApp
 from sandbox.forecast.api import ROUTES, Call, ForecastApi
 from sandbox.forecast.errors import UNAUTHORIZED_MESSAGE, ForecastError, bad_request, not_found
-from sandbox.forecast.resources import APPROVED, NOT_SUBMITTED
+from sandbox.forecast.resources import APPROVED, NOT_SUBMITTED, SAMPLES, Shapes
 from sandbox.forecast.routes import Router, unrouted_operation
 from sandbox.forecast.store import ForecastStore
 from sandbox.forecast.timeformat import Clock, format_timestamp, parse_date, utc_now
@@ -40,15 +40,21 @@ ID_FIELDS = ("id", "person", "project", "task", "project_id")
 
 
 class ForecastApp(SimulatorApp):
-    """The Forecast REST API in memory. `clock` stamps writes (UTC); tests may pass a fake one."""
+    """The Forecast REST API in memory. `clock` stamps writes (UTC); tests may pass a fake one.
+
+    `fields` picks which documented fields responses show: `"samples"` (the strict default) leaves out what the
+    docs' sample responses leave out, such as a task's `estimate`; `"tables"` shows every field of the docs'
+    response tables (`resources.SAMPLE_OMISSIONS` lists the difference, with the docs sections).
+    """
 
     name = "forecast"
 
-    def __init__(self, data: dict, clock: Clock = utc_now) -> None:
+    def __init__(self, data: dict, clock: Clock = utc_now, fields: str = SAMPLES) -> None:
         super().__init__()
         self.clock = clock
+        self.fields = fields
         self.store = ForecastStore()
-        self.api = ForecastApi(self.store)
+        self.api = ForecastApi(self.store, Shapes.of(fields))
         self.router = Router(ROUTES)
         self.reset(data)
 

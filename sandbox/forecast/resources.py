@@ -3,9 +3,20 @@
 Field lists follow the response tables in the vendor docs (`reference/forecast-endpoints.json`), minus the
 fields those tables mark for another version ("**Only v3**", "***only v2***", "**Only v1**").
 Stored records may carry more keys than a view shows (e.g. a workflow column's `project_id`).
+
+Which of them a response shows is a simulator option (`ForecastApp(fields=...)`, `--forecast-fields`):
+
+* `samples` (the strict default): a field the table lists but the docs' sample response for that endpoint
+  leaves out is left out (`SAMPLE_OMISSIONS`, each with the docs section it follows). Nullable fields the
+  samples show (`project`, `task`, `parent_task_id`, `invoice`, ...) stay in the record, as `null` when unset.
+* `tables`: every field of the response table.
+
+The product must work under both.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 _AUDIT = ("created_by", "updated_by", "created_at", "updated_at")
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -147,6 +158,67 @@ DEFAULTS: dict[str, dict] = {
 }
 for _defaults in DEFAULTS.values():
     _defaults.update(_AUDIT_DEFAULTS)
+
+
+#: `ForecastApp(fields=...)`: the strict default shows what the docs' samples show; `tables` every table field.
+SAMPLES = "samples"
+TABLES = "tables"
+FIELD_SETS = (SAMPLES, TABLES)
+
+#: Fields a response table documents but the docs' own sample responses leave out (Forecast-it/API @ 4dcb10b,
+#: `reference/forecast-api.md` §0 "DOCS"). Under `fields="samples"` the simulator leaves them out too, so that
+#: no client comes to depend on them. Keys are the views in `Shapes`.
+SAMPLE_OMISSIONS: dict[str, tuple[str, ...]] = {
+    # sections/tasks.md, the samples of "Get all tasks" (v4 and v3), "Get tasks in project", "Get task",
+    # "Get task by company task id" and "Get children tasks" all show the v2 estimate fields and no `estimate`,
+    # which the tables mark "only v3 & v4" (forecast-api.md §4.2, "Doc inconsistency"). POST and PUT /v3/tasks
+    # return "the same object as getting a single task", so they leave it out too.
+    "task": ("estimate",),
+    # sections/time_registrations.md, "Get time registrations": the table has `phase` ("**Only v4**"); the
+    # sample, which is the v4 one (it shows the v4-only `task_project`, `invoice_entry` and `invoice`), has no
+    # `phase`.
+    "time_registration_v4": ("phase",),
+    # sections/projects.md, the samples of "Get projects", "Get project", "Get project by company project id"
+    # and "Get project by custom project id": no `connected_project`, no deprecated `card_levels`.
+    "projects": ("connected_project", "card_levels"),
+    # The same three single-project samples also leave out `budget_type`, which the list sample shows.
+    "project": ("connected_project", "card_levels", "budget_type"),
+    # sections/phases.md, the samples of "Get phases", "Get phase" and "Get all phases": no `project_id`.
+    "phase": ("project_id",),
+    # sections/company.md, "Get company": no `street`.
+    "company": ("street",),
+}
+
+
+@dataclass(frozen=True)
+class Shapes:
+    """The fields each view shows under one field set (see the module docstring)."""
+
+    task: tuple[str, ...]
+    time_registration_v4: tuple[str, ...]
+    projects: tuple[str, ...]
+    project: tuple[str, ...]
+    phase: tuple[str, ...]
+    company: tuple[str, ...]
+
+    @classmethod
+    def of(cls, fields: str) -> Shapes:
+        """The shapes of `samples` (strict: `SAMPLE_OMISSIONS` left out) or `tables`."""
+        if fields not in FIELD_SETS:
+            raise ValueError(f"forecast fields: expected one of {list(FIELD_SETS)}, got {fields!r}")
+        omitted = SAMPLE_OMISSIONS if fields == SAMPLES else {}
+
+        def shown(view: str, table: tuple[str, ...]) -> tuple[str, ...]:
+            return tuple(name for name in table if name not in omitted.get(view, ()))
+
+        return cls(
+            task=shown("task", TASK_FIELDS),
+            time_registration_v4=shown("time_registration_v4", TIME_REGISTRATION_V4_FIELDS),
+            projects=shown("projects", PROJECT_FIELDS),
+            project=shown("project", PROJECT_FIELDS),
+            phase=shown("phase", PHASE_FIELDS),
+            company=shown("company", COMPANY_FIELDS),
+        )
 
 
 def with_defaults(table: str, record: dict) -> dict:

@@ -9,11 +9,8 @@ from sandbox.forecast.resources import (
     DELETED_V3_FIELDS,
     PERSON_V1_FIELDS,
     PERSON_V2_FIELDS,
-    PROJECT_FIELDS,
     PROJECT_PROGRESS_FIELD,
-    TASK_FIELDS,
     TIME_REGISTRATION_V3_FIELDS,
-    TIME_REGISTRATION_V4_FIELDS,
     pick,
 )
 from sandbox.forecast.store import ForecastStore
@@ -71,25 +68,25 @@ def time_registration_v3(record: dict) -> dict:
     return pick({**record, "card": record["task"]}, TIME_REGISTRATION_V3_FIELDS)
 
 
-def time_registration_v4(record: dict, store: ForecastStore) -> dict:
-    """v4: `task_project` and `phase` come from the task; `project` stays null on task entries."""
+def time_registration_v4(record: dict, store: ForecastStore, fields: tuple[str, ...]) -> dict:
+    """v4 (`fields`: `Shapes.time_registration_v4`): `task_project` and `phase` come from the task; `project`
+    stays null on task entries."""
     task = store.tables["tasks"].get(record["task"]) if record["task"] is not None else None
     derived = {
         "task_project": task["project_id"] if task else None,
         "phase": task["milestone"] if task else None,
     }
-    return pick({**record, **derived}, TIME_REGISTRATION_V4_FIELDS)
+    return pick({**record, **derived}, fields)
 
 
-def task(record: dict) -> dict:
-    """v3 and v4 tasks."""
-    return pick(record, TASK_FIELDS)
-
-
-def project(record: dict, *, include_progress: bool) -> dict:
-    """v1 projects; `progress` only with `?includeProgress=true`."""
-    fields = (*PROJECT_FIELDS, PROJECT_PROGRESS_FIELD) if include_progress else PROJECT_FIELDS
+def task(record: dict, fields: tuple[str, ...]) -> dict:
+    """v3 and v4 tasks (`fields`: `Shapes.task`)."""
     return pick(record, fields)
+
+
+def project(record: dict, fields: tuple[str, ...], *, include_progress: bool) -> dict:
+    """v1 projects (`fields`: `Shapes.projects` or `Shapes.project`); `progress` only with `?includeProgress=true`."""
+    return pick(record, (*fields, PROJECT_PROGRESS_FIELD) if include_progress else fields)
 
 
 def person(record: dict, *, version: int) -> dict:

@@ -159,27 +159,42 @@ class ForecastStream(RESTStream[int]):
 
     @override
     def post_process(self, record: dict, context: Context | None = None) -> dict | None:
-        """Shape the record, check it against the schema, then apply the `project_ids` filter."""
+        """Shape the record, check it against the schema, then apply the `project_ids` filter.
+
+        Optional fields may be missing (schemas.py says which are required); a record that lacks a required one,
+        or has a wrong type, fails the run with one line naming the endpoint, the stream, the record and the field.
+        """
         if not isinstance(record, dict):
-            raise malformed(self.endpoint(context), f"expected a JSON object per record, got {type(record).__name__}")
+            raise malformed(self.endpoint(context), f"stream {self.name}: expected a JSON object per record, "
+                                                    f"got {type(record).__name__}")
         try:
             record = self.transform(record, context)
             for field in self.timestamp_fields:
                 if record.get(field) is not None:
                     record[field] = timestamps.to_utc(record[field])
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise malformed(self.endpoint(context), f"unexpected record shape ({type(exc).__name__}: {exc})") from None
+            raise malformed(self.endpoint(context), f"stream {self.name}, {self.record_label(record)}: unexpected "
+                                                    f"record shape ({type(exc).__name__}: {exc})") from None
         try:
             self.validate(record)
         except fastjsonschema.JsonSchemaValueException as error:
             problems = self.field_problems(record) or [_readable(error)]
-            raise malformed(self.endpoint(context), f"record {record.get('id', '?')}: {', '.join(problems)}") from None
+            raise malformed(self.endpoint(context),
+                            f"stream {self.name}, {self.record_label(record)}: {', '.join(problems)}") from None
         return record if self.in_scope(record) else None
 
+    def record_label(self, record: dict) -> str:
+        """`record 5001`, or `record project_id=101 person_id=11` for a stream keyed on more than `id`."""
+        if tuple(self.primary_keys or ()) == ("id",):
+            return f"record {record.get('id', '?')}"
+        return "record " + " ".join(f"{key}={record.get(key, '?')}" for key in self.primary_keys or ())
+
     def field_problems(self, record: dict) -> list[str]:
-        """Every field of `record` that breaks its schema, e.g. `time_registered must be integer` (the schema
-        check stops at the first; a user fixing one field wants to hear of the others)."""
-        problems = []
+        """Every required field `record` lacks, e.g. `required field 'title' is missing`, and every field that
+        breaks its schema, e.g. `time_registered must be integer` (the schema check stops at the first; a user
+        fixing one field wants to hear of the others)."""
+        problems = [f"required field {name!r} is missing" for name in self.schema.get("required", ())
+                    if name not in record]
         for name, spec in self.schema["properties"].items():
             if name in record:
                 try:

@@ -1,9 +1,14 @@
 """JSON schemas of the streams, from the field tables of Forecast's API docs.
 
 Rule for `required`: a field is required (must be present) when it is a key, a bookmark, or a field the sync
-reads (docs/streams.md); a required field may be null only where `nullable=True`. Every other documented field
-is optional and nullable, so a field Forecast leaves out or nulls never fails a run, while a record that lacks
-what the sync depends on, or carries a wrong type, does.
+needs (docs/streams.md): one the reconcile step or target-forecast's lease check reads and cannot do without.
+A required field may be null only where `nullable=True`. Every other documented field is optional and nullable,
+so a field Forecast leaves out or nulls never fails a run, while a record that lacks what the sync depends on,
+or carries a wrong type, does (`client.ForecastStream.post_process` names the stream, the record and the field).
+
+Optional although the sync reads them, because the docs leave them out and the sync has a meaning for "absent":
+a task's `estimate` (v3/v4 only, and in none of the docs' task samples: no budget), `start_date` and
+`end_date` (no dates).
 """
 
 from __future__ import annotations
@@ -64,7 +69,7 @@ PROJECTS = th.PropertiesList(
     _optional("end_date", th.DateType, "End date"),
     _optional("card_levels", th.IntegerType, "Deprecated; see task_levels"),
     _optional("task_levels", th.IntegerType, "1 or 2"),
-    _required("client", th.IntegerType, "Client id", nullable=True),
+    _optional("client", th.IntegerType, "Client id"),
     _optional("rate_card", th.IntegerType, "Rate card id"),
     _optional("remaining_auto_calculated", th.BooleanType, "Whether remaining work is calculated"),
     _optional("use_project_allocations", th.BooleanType, "Whether the project uses allocations"),
@@ -178,11 +183,12 @@ TASKS = th.PropertiesList(
     _required("project_id", th.IntegerType, "Project id"),
     _required("parent_task_id", th.IntegerType, "Parent task id (null for a top-level task)", nullable=True),
     _optional("role", th.IntegerType, "Role id"),
-    _required("estimate", th.NumberType, "Estimate (unit undocumented; minutes for HOURS projects)", nullable=True),
+    _optional("estimate", th.NumberType, "Estimate (v3/v4 only; unit undocumented, minutes for HOURS projects). "
+              "The docs' samples leave it out; absent means no estimate"),
     _optional("remaining", th.NumberType, "Remaining work, same unit as estimate"),
     _optional("approved", th.BooleanType, "Approved"),
-    _required("start_date", th.DateType, "Start date", nullable=True),
-    _required("end_date", th.DateType, "End date", nullable=True),
+    _optional("start_date", th.DateType, "Start date"),
+    _optional("end_date", th.DateType, "End date"),
     _optional("bug", th.BooleanType, "Marked as a bug"),
     _optional("high_priority", th.BooleanType, "High priority"),
     _optional("un_billable", th.BooleanType, "Not billable"),
@@ -216,8 +222,7 @@ TIME_REGISTRATIONS = th.PropertiesList(
     _required("approval_status", th.StringType, "NOT_SUBMITTED, SUBMITTED or APPROVED"),
     _optional("invoice_entry", th.IntegerType, "Invoice entry id"),
     _optional("invoice", th.IntegerType, "Invoice id"),
-    *AUDIT[:2],
-    _required("created_at", th.DateTimeType, "Creation time (UTC)"),
+    *AUDIT[:3],
     _required("updated_at", th.DateTimeType, "Last change (UTC); the bookmark"),
 ).to_dict()
 

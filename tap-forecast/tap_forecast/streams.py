@@ -193,7 +193,9 @@ class DeletedTasksStream(ClientFilteredForecastStream):
     def transform(self, record: dict, context: Context | None) -> dict:
         """`{task: {id, name, deleted_at, deleted_by}, project, …}` -> `{id, name, deleted_at, …, project_id}`."""
         record = snake_case_keys(record)
-        task = record.pop("task")
+        task = record.pop("task", None)
+        if not isinstance(task, dict):
+            raise ValueError("required field 'task' (an object with id, name, deleted_at, deleted_by) is missing")
         return {**task, **record, "project_id": (record.get("project") or {}).get("id")}
 
 

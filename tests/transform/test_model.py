@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
 
 from timesync.adapters import ForecastAdapter, TimeLogAdapter
 from timesync.adapters.base import BadRecordError
-from timesync.model import Side, TimeEntry, hours_from_minutes, minutes_from_hours, parse_date, to_json_ready
+from timesync.model import (
+    Assignment,
+    Side,
+    Task,
+    TimeEntry,
+    hours_from_minutes,
+    minutes_from_hours,
+    parse_date,
+    to_json_ready,
+)
 
 MINUTES_IN_A_DAY = 1440
 
@@ -57,6 +67,43 @@ def test_forecast_registration_to_canonical() -> None:
     assert payload == {"person": 11, "task": 301, "time_registered": 61, "date": "2026-03-01", "notes": ""}
     assert ForecastAdapter().entry_payload(entry, update=True) == {"time_registered": 61, "date": "2026-03-01",
                                                                   "notes": ""}
+
+
+def test_a_forecast_task_without_estimate_or_dates_becomes_a_timelog_task_without_budget_or_dates() -> None:
+    """The docs' task samples show no `estimate` and a task may have no dates: the tap then emits neither, the
+    canonical task has none, and the TimeLog task payload carries no budget (target-timelog leaves it alone)."""
+    record = {"id": 5001, "title": "Design", "project_id": 101, "parent_task_id": None, "assigned_persons": [11],
+              "updated_at": "2026-03-01T10:00:00Z"}
+    task, assignment = ForecastAdapter().to_canonical("tasks", record)
+    assert isinstance(task, Task)
+    assert (task.estimate_minutes, task.start_date, task.end_date) == (None, None, None)
+    assert assignment == Assignment(Side.FORECAST, "5001", "101", "11")
+    payload = TimeLogAdapter().task_payload(replace(task, side=Side.TIMELOG, project_id="2001"))
+    assert payload["budget_hours"] is None
+    assert (payload["start_date"], payload["end_date"]) == (None, None)
+    with_estimate = ForecastAdapter().to_canonical("tasks", {**record, "estimate": 90.0})[0]
+    assert TimeLogAdapter().task_payload(replace(with_estimate, side=Side.TIMELOG))["budget_hours"] == "1.500000"
+
+
+def test_forecast_records_with_only_the_required_fields_become_canonical() -> None:
+    """What the tap requires is enough: every optional field may be missing (tap_forecast/schemas.py)."""
+    adapter = ForecastAdapter()
+    (entry,) = adapter.to_canonical("time_registrations", {
+        "id": 9, "person": 11, "project": 101, "task": None, "task_project": None, "project_id": 101,
+        "non_project_time": None, "time_registered": 30, "date": "2026-03-01", "notes": "x",
+        "approval_status": "NOT_SUBMITTED", "updated_at": "2026-03-01T10:00:00Z"})
+    assert (entry.project_id, entry.task_id, entry.minutes, entry.note) == ("101", None, 30, "x")
+    (project,) = adapter.to_canonical("projects", {"id": 101, "company_project_id": 1, "name": "Web",
+                                                   "status": "GREEN"})
+    assert (project.id, project.name, project.number) == ("101", "Web", "1")
+    (person,) = adapter.to_canonical("persons", {"id": 11, "first_name": "Anna", "last_name": None, "email": None,
+                                                 "active": True})
+    assert (person.id, person.name, person.email) == ("11", "Anna", None)
+
+
+def test_a_forecast_task_without_its_project_names_stream_key_and_field() -> None:
+    with pytest.raises(BadRecordError, match=r"stream tasks, record id=5001: field 'project_id' is missing"):
+        ForecastAdapter().to_canonical("tasks", {"id": 5001, "title": "Design", "assigned_persons": []})
 
 
 def test_timelog_work_to_canonical_prefers_minutes_and_falls_back_to_hours() -> None:
