@@ -1,7 +1,7 @@
 """`make demo`: the sync end to end against the sandbox, through the real `meltano run sync`.
 
 1. Start both simulators with the demo agency and write a demo `links.yml` (most projects and persons linked,
-   some deliberately not).
+   some deliberately not). Check the setup with `timesync doctor`, as a new user should first.
 2. Run the sync: the first run backfills three months both ways. Print what each direction did.
 3. Edit both sides through their real APIs, including one entry changed on both sides, run again, and show
    exactly those changes and the parked conflict.
@@ -40,6 +40,14 @@ def _check(run: MeltanoRun) -> None:
         console.print(run.output[-6000:], markup=False)
         console.print(f"[red]demo: `meltano {' '.join(run.args)}` failed with exit code {run.returncode}[/]")
         sys.exit(run.returncode)
+
+
+def _doctor(project: IsolatedMeltano) -> None:
+    console.rule("[bold]Before the first sync: is everything set up?")
+    console.print("$ meltano invoke timesync doctor")
+    run = project.meltano("invoke", "timesync", "doctor")
+    console.print(run.stdout.rstrip(), markup=False)
+    _check(run)
 
 
 def _sync(project: IsolatedMeltano, title: str) -> None:
@@ -109,6 +117,7 @@ def main() -> int:
                       f"({links_path}); the rest stays out of scope")
         project = IsolatedMeltano(DEMO_DIR / "project", sandbox_plugin_env(sandbox.forecast_url, sandbox.timelog_url),
                                   links_path=links_path)
+        _doctor(project)
         _sync(project, "Run 1: the first sync backfills both ways")
         console.rule("[bold]Edits on both sides")
         _edit_both_sides(sandbox, project)
