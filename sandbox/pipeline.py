@@ -101,7 +101,9 @@ class IsolatedMeltano:
             "MELTANO_DATABASE_URI": f"sqlite:///{self.sys_dir / 'meltano.db'}",
             "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
             "MELTANO_CLI_DISABLE_VERSION_CHECK": "true",
-            "MELTANO_ENVIRONMENT": "sandbox",
+            # Not `sandbox`: its settings point at the default ports, and a utility's `env` there would override
+            # the ports this project's sandbox runs on.
+            "MELTANO_ENVIRONMENT": "isolated",
             "TARGET_CSV_OUTPUT_PATH": str(self.output_dir),
         }
         for plugin in ("TARGET_TIMELOG", "TARGET_FORECAST", "TIMESYNC_RECONCILE", "TIMESYNC"):
