@@ -140,7 +140,8 @@ def test_the_report_of_a_real_sync_shows_the_truth_in_a_browser(harness, tmp_pat
 
     with open_page(page_path) as (page, blocked):
         assert page.locator("#differences-table").is_visible()
-        page.locator("#agreement summary").first.click()  # every project-week, agreeing ones included
+        page.locator("#all-weeks > summary").click()  # every project-week, agreeing ones included
+        assert page.locator("#agreement-table").is_visible()
         rows = page.locator("#agreement-table tbody tr[data-week]")
         shown = {}
         for i in range(rows.count()):
