@@ -9,7 +9,7 @@ export MELTANO_SEND_ANONYMOUS_USAGE_STATS := false
 export MELTANO_CLI_DISABLE_VERSION_CHECK := true
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install test test-long demo bench lint catalogs clean
+.PHONY: install test test-long demo screenshot bench lint catalogs clean
 
 install: $(STAMP)
 
@@ -28,6 +28,11 @@ test-long: install
 
 demo: install
 	$(BIN)/python -m sandbox.demo
+
+# docs/report-screenshot.png, the README's picture of `timesync report`: the demo's report in headless Chromium
+# (Debian's `chromium` package, driven by playwright; nothing is downloaded).
+screenshot: demo
+	$(BIN)/python -m sandbox.browser output/report.html docs/report-screenshot.png
 
 bench: install
 	$(BIN)/python -m bench

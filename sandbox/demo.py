@@ -3,9 +3,11 @@
 1. Start both simulators with the demo agency and write a demo `links.yml` (most projects and persons linked,
    some deliberately not). Check the setup with `timesync doctor`, as a new user should first.
 2. Run the sync: the first run backfills three months both ways. Print what each direction did.
-3. Edit both sides through their real APIs, including one entry changed on both sides, run again, and show
-   exactly those changes and the parked conflict.
+3. Edit both sides through their real APIs, including one entry changed on both sides and one edited in TimeLog
+   after Forecast approved it, run again, and show exactly those changes, the parked conflict and the lock.
 4. Run a third time: nothing left to do.
+5. Write `timesync report` (output/report.html): both sides' hours per project and week, read from both APIs,
+   with each difference explained, and print its path.
 
 Everything runs on free ports in a scratch folder (.meltano/demo/), so it never touches a real account.
 """
@@ -14,13 +16,16 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import sys
+from pathlib import Path
 
 import yaml
 from rich.console import Console
 from rich.table import Table
 
 from sandbox.editors import ForecastEditor, TimeLogEditor
+from sandbox.forecast.demo import DEMO_TODAY
 from sandbox.pipeline import REPO_ROOT, IsolatedMeltano, MeltanoRun, sandbox_plugin_env
 from sandbox.roster import demo_links
 from sandbox.testing import SandboxProcess
@@ -31,6 +36,9 @@ DEMO_DIR = REPO_ROOT / ".meltano" / "demo"
 #: The first run backfills three months of the demo agency; the default flood guard (500) would stop it.
 DEMO_MAX_CHANGES = 5000
 EDIT_DAY = "2026-11-18"
+REPORT_PATH = REPO_ROOT / "output" / "report.html"
+#: The report covers the demo's three months: its weeks up to the demo's "today".
+REPORT_WEEKS = 14
 
 console = Console(width=int(os.environ.get("COLUMNS", "120")), highlight=False)
 
@@ -63,6 +71,9 @@ def _sync(project: IsolatedMeltano, title: str) -> None:
         for pair in parked:
             console.print(f"  parked conflict: pair {pair.id}, Forecast registration {pair.forecast_id} ⇄ "
                           f"TimeLog work {pair.timelog_id}: {pair.reason}")
+        locked = ledger.pairs(states=[PairState.LOCKED], kind=PairKind.TIME_ENTRY)
+        console.print(f"  {len(locked)} locked pairs: time in approved or closed periods, never edited, each "
+                      "difference reported (`timesync status`, and the report below)")
 
 
 def _edit_both_sides(sandbox: SandboxProcess, project: IsolatedMeltano) -> None:
@@ -84,7 +95,7 @@ def _edit_both_sides(sandbox: SandboxProcess, project: IsolatedMeltano) -> None:
     work = {u["guid"]: u for u in t_state["work_units"]}
     open_entries = [p for p in entries if registrations[int(p.forecast_id)]["approval_status"] != "APPROVED"
                     and work[p.timelog_id]["approved_status"] < 10]
-    edited, deleted, conflicted = open_entries[:3]
+    edited, deleted, conflicted, approved = open_entries[:4]
 
     created = forecast.create_registration(person=person, date=EDIT_DAY, minutes=90, task=task["id"],
                                            notes="Demo: new in Forecast")
@@ -102,6 +113,27 @@ def _edit_both_sides(sandbox: SandboxProcess, project: IsolatedMeltano) -> None:
                         date=both["start_at"][:10], minutes=240, note=both["description"])
     console.print(f"Both:     registration {conflicted.forecast_id} set to 30 min in Forecast and its twin "
                   f"{both['guid']} to 240 min in TimeLog: a conflict the sync must park, not overwrite")
+    sandbox.forecast.lock(registration_ids=[int(approved.forecast_id)])
+    unit = work[approved.timelog_id]
+    timelog.update_work(unit["guid"], initials=initials[unit["employee_id"]], task_id=unit["task_id"],
+                        date=unit["start_at"][:10], minutes=unit["minutes"] + 60, note=unit["description"])
+    console.print(f"Locked:   registration {approved.forecast_id} approved in Forecast, then its twin {unit['guid']} "
+                  "given an hour more in TimeLog: the sync must not edit the approved entry, only report it")
+
+
+def _report(project: IsolatedMeltano) -> None:
+    """`timesync report` with the taps' settings, as `meltano invoke timesync report` runs it on a real site."""
+    console.rule("[bold]The report: both sides' hours per project and week, and why they differ")
+    argv = [str(Path(sys.executable).parent / "timesync"), "report", "--out", str(REPORT_PATH),
+            "--until", DEMO_TODAY.isoformat(), "--weeks", str(REPORT_WEEKS)]
+    console.print("$ timesync report --out output/report.html")
+    completed = subprocess.run(argv, env=project.env(), capture_output=True, text=True, check=False)
+    if completed.returncode != 0:
+        console.print(completed.stdout + completed.stderr, markup=False)
+        console.print(f"[red]demo: `timesync report` failed with exit code {completed.returncode}[/]")
+        sys.exit(completed.returncode)
+    console.print(f"Report written: {REPORT_PATH}")
+    console.print(f"Open it in a browser: file://{REPORT_PATH}")
 
 
 def main() -> int:
@@ -123,6 +155,7 @@ def main() -> int:
         _edit_both_sides(sandbox, project)
         _sync(project, "Run 2: exactly those changes, and the conflict parked")
         _sync(project, "Run 3: nothing left to do")
+        _report(project)
     console.print("\nSandbox stopped. Demo finished. Inspect it with:\n"
                   f"  TIMESYNC_LEDGER_URL={project.ledger_url} .venv/bin/timesync status")
     return 0

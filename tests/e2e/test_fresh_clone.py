@@ -45,6 +45,7 @@ def test_make_demo_on_a_fresh_clone(tmp_path: Path) -> None:
     assert demo.returncode == 0, demo.stdout[-3000:] + demo.stderr[-3000:]
     assert (clone / ".venv" / "bin" / "meltano").exists()
     assert "Demo finished" in demo.stdout
+    assert (clone / "output" / "report.html").exists(), "the demo ends by writing `timesync report`"
     dry_test = subprocess.run(["make", "-n", "test"], cwd=clone, env=env, capture_output=True, text=True,
                               check=True)
     assert "pytest" in dry_test.stdout

@@ -1,4 +1,4 @@
-"""The timesync admin CLI: links suggest/check, status, conflicts list/resolve, plan (rich tables or --json)."""
+"""The timesync admin CLI: links suggest/check, status, conflicts list/resolve, plan (rich tables or --json), report."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from timesync.linking import render_links_yaml, suggest_links
 from timesync.links import LinksError, load_links
 from timesync.model import Direction, Side
 from timesync.reconcile.report import SUMMARY_COLUMNS, last_sync, plan_lines, summarize
+from timesync.report.command import report as report_command
 
 # Where each plugin's settings come from: Meltano's env var convention <PLUGIN>_<SETTING>.
 TIMELOG_ENV_PREFIX = "TAP_TIMELOG_"
@@ -431,6 +432,10 @@ def plan(ctx: click.Context, no_run: bool) -> None:
     for direction in (str(d) for d in Direction):
         for line in lines.get(direction, []):
             click.echo(line)
+
+
+# `timesync report`: one HTML page (or --json) of what the sync did and whether both sides agree.
+cli.add_command(report_command)
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""A small Forecast read client for the admin CLI: persons and projects (X-FORECAST-API-KEY auth)."""
+"""A small Forecast read client for the admin CLI: persons, projects and time (X-FORECAST-API-KEY auth)."""
 
 from __future__ import annotations
 
@@ -65,6 +65,14 @@ class ForecastReader:
     def projects(self) -> list[dict[str, Any]]:
         """Every project, with the `projects` stream fields (id, company_project_id, name, status)."""
         return self._get("v1/projects")
+
+    def project_time_registrations(self, project_id: str | int, date_after: str | None = None) -> list[dict[str, Any]]:
+        """A project's registrations, on the project and on its tasks (v3, one unpaged list; `timesync report`).
+
+        ``date_after`` (YYYYMMDD) keeps those dated after it (strictly), so a report reads only its weeks.
+        """
+        query = f"?date_after={date_after}" if date_after else ""
+        return self._get(f"v3/projects/{int(project_id)}/time_registrations{query}")
 
     def close(self) -> None:
         """Close the HTTP session."""
