@@ -15,7 +15,7 @@ from singer_sdk import Stream
 from tap_timelog import schemas
 from timesync.timelog import Service, TimeLogConfigError, TimeLogError
 from timesync.timelog.client import ALL_IDS, ALL_STATUS
-from timesync.timelog.convert import parse_datetime, to_date, to_guid, to_site_local, to_utc_rfc3339
+from timesync.timelog.convert import month_windows, parse_datetime, to_date, to_guid, to_site_local, to_utc_rfc3339
 from timesync.timelog.records import (
     GuidModel,
     allocation_record,
@@ -70,22 +70,6 @@ READ_STARTED_AT = "read_started_at"
 CHANGE_LOG_CURSOR = "change_log"
 #: The most change-log entries a cursor remembers as read inside the overlap (about 70 bytes of state each).
 MAX_SEEN_ENTRIES = 5000
-
-
-def month_windows(first: dt.date, last: dt.date) -> list[tuple[dt.date, dt.date]]:
-    """Inclusive (first, last) ranges, one per calendar month, covering first..last.
-
-    A whole history is read a month at a time, as TimeLog advises for large syncs (its "Synchronizing data" guide:
-    full syncs in month batches), so no Reporting answer grows with the account's age.
-    """
-    windows = []
-    start = first
-    while start <= last:
-        next_month = (start.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
-        end = min(next_month - dt.timedelta(days=1), last)
-        windows.append((start, end))
-        start = next_month
-    return windows
 
 
 def date_ranges(days: Iterable[dt.date], max_days: int = MAX_RANGE_DAYS) -> list[tuple[dt.date, dt.date]]:

@@ -20,7 +20,7 @@ from tests.e2e.suites.edits import EditScript
 from tests.e2e.suites.verify import read_world, synced_world
 from tests.e2e.suites.world import SECRETS, SuiteWorld, secrets_in
 
-STATE_IDS = ("sandbox:tap-forecast--sync-to-target-timelog", "sandbox:tap-timelog--sync-to-target-forecast")
+STATE_IDS = ("isolated:tap-forecast--sync-to-target-timelog", "isolated:tap-timelog--sync-to-target-forecast")
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -58,7 +59,10 @@ class FakeTimeLogTime:
             day = dt.date.fromisoformat(work["date"])
             if work["project_id"] == params["projectID"] and first <= day <= last:
                 yield parse({
-                    "WorkUnitGuid": work["work_unit_guid"], "EmployeeID": str(work["employee_id"]),
+                    # Reporting's two GUIDs differ; the Transactional one is TimeRegistrationGuid here.
+                    "TimeRegistrationGuid": work["work_unit_guid"],
+                    "WorkUnitGuid": str(uuid.uuid5(uuid.NAMESPACE_URL, work["work_unit_guid"])),
+                    "EmployeeID": str(work["employee_id"]),
                     "TaskID": str(work["task_id"]), "TaskName": work["task_name"], "ProjectID": str(work["project_id"]),
                     "Date": f"{work['date']}T00:00:00", "RegHours": str(hours_from_minutes(work["minutes"])),
                     "Note": work["note"], "ApprovedStatus": str(work["approval_status"]),

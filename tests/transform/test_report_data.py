@@ -240,3 +240,19 @@ def test_a_parked_pair_stays_explained_even_when_the_hours_agree(world: World) -
         assert row.difference == 0
         assert not row.agrees
         assert [why.why for why in row.explanations] == [Why.CONFLICT]
+
+
+def test_timelog_is_read_a_month_at_a_time_and_keyed_like_the_ledger(world: World) -> None:
+    """Reporting refuses wide ranges (TimeLog advises month batches); units are keyed by the GUID the ledger pairs,
+    whichever of their two Reporting GUIDs that is."""
+    from report_fakes import FakeTimeLogTime
+
+    world.forecast.create(person=11, project=101, task=301, date=MONDAY, minutes=60, note="task time")
+    world.sync()
+    reader = FakeTimeLogTime(world)
+    wide = Window(dt.date(2026, 1, 5), dt.date(2026, 4, 26))
+    report = report_of(world, timelog=lambda: reader, window=wide)
+    spans = {(call["startDate"], call["endDate"]) for call in reader.calls}
+    assert ("2026-02-01", "2026-02-28") in spans
+    assert all((dt.date.fromisoformat(last) - dt.date.fromisoformat(first)).days < 31 for first, last in spans)
+    assert all(row.agrees for row in report.agreement), "every unit matched its pair"

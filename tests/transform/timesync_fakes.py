@@ -168,6 +168,7 @@ class FakeTimeLog:
                      if any(k["external_id"] == key for k in t["external_keys"])), None)
 
     def create(self, *, employee: int, task: int, date: str, minutes: int, note: str) -> str:
+        _require_description(note)
         guid = str(uuid.UUID(int=len(self.work) + len(self.deleted) + 1 + 10**6))
         version = self.clock.tick()
         self.work[guid] = {
@@ -182,6 +183,8 @@ class FakeTimeLog:
         work = self.work[guid]
         if work["approval_status"] >= APPROVED_STATUS:
             raise LockedWriteError(f"work {guid} is approved")
+        if "note" in changes:
+            _require_description(changes["note"])
         work.update(changes)
         if "task_id" in changes:
             work["task_name"] = self.tasks[work["task_id"]]["name"]
@@ -413,3 +416,9 @@ class FakeForecastTarget(_FakeTarget):
         self.switch.wrote("delete")
         outcome = Outcome.MOVE_DELETED if command["action"] == "move" else Outcome.DELETED
         self.ledger.record_outcome(command, outcome)
+
+
+def _require_description(note: str) -> None:
+    """TimeLog refuses a work unit without a Description (its InsertWork docs), as the simulator does."""
+    if not note.strip():
+        raise ValueError("a TimeLog work unit needs a Description")

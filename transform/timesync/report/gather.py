@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
+from functools import partial
 from typing import Any
 
 from sqlalchemy import distinct, func, select
 
+from timesync.adapters.timelog import GUID_MODEL_FACT
 from timesync.ledger import MAX_REPLAY_ATTEMPTS, Ledger, Pair, PairKind, PairState
 from timesync.ledger.tables import DirectoryRow, LinkRow, RunItemRow
 from timesync.links import Links, PersonLink, ProjectLink
@@ -64,7 +66,10 @@ def build_report(ledger: Ledger, links: Links, window: Window, *, forecast: Call
     read_at = now.strftime("%Y-%m-%d %H:%M UTC")
     readers: list[SideReader] = []
     if forecast is not None and timelog is not None:
-        readers = [(Side.FORECAST, forecast, forecast_entries), (Side.TIMELOG, timelog, timelog_entries)]
+        paired = {pair.timelog_id for pair in pairs if pair.timelog_id}
+        model = ledger.facts().get(GUID_MODEL_FACT, (None, None))[0]
+        readers = [(Side.FORECAST, forecast, forecast_entries),
+                   (Side.TIMELOG, timelog, partial(timelog_entries, paired=paired, guid_model=model))]
     entries, errors = _read_both(readers, links, window, secrets)
     unlinked_minutes: dict[tuple[str, str], int] = {}
     if entries is not None:

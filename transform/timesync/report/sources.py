@@ -8,7 +8,7 @@ sync's, so an entry counts in the report exactly where the sync would put it.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from typing import Any, Protocol
 
 from timesync.adapters import ForecastAdapter, TimeLogAdapter
@@ -54,22 +54,31 @@ def forecast_entries(reader: ForecastTime, links: Links, window: Window) -> list
     return entries
 
 
-def timelog_entries(client: TimeLogTime, links: Links, window: Window) -> list[TimeEntry]:
-    """Every TimeLog work unit of the linked projects dated in ``window``, as canonical entries."""
+def timelog_entries(client: TimeLogTime, links: Links, window: Window, *, paired: Collection[str] = (),
+                    guid_model: str | None = None) -> list[TimeEntry]:
+    """Every TimeLog work unit of the linked projects dated in ``window``, as canonical entries.
+
+    Reporting is read a month at a time, as the tap reads it. A unit is keyed by the Reporting GUID the sync
+    pairs by: the one among ``paired`` (the ledger's TimeLog ids), else the ledger's recorded ``guid_model``.
+    """
     # Imported here: the TimeLog package loads zeep, which a ledger-only report never needs.
     from timesync.timelog.client import ALL_IDS
-    from timesync.timelog.records import work_record
+    from timesync.timelog.convert import month_windows
+    from timesync.timelog.records import GuidModel, work_record
 
     adapter = TimeLogAdapter()
+    fallback = GuidModel(guid_model) if guid_model else GuidModel.TIME_REGISTRATION
     entries: list[TimeEntry] = []
     for link in links.projects:
-        records = client.reporting_paged(
-            "GetWorkUnitsRawPaged", page_size=WORK_PAGE_SIZE, workUnitID=ALL_IDS, employeeID=ALL_IDS,
-            allocationID=ALL_IDS, taskID=ALL_IDS, projectID=int(link.timelog), departmentID=ALL_IDS,
-            startDate=window.first.isoformat(), endDate=window.last.isoformat(),
-            parse=lambda item: work_record(item, client.site_tz, {}),
-        )
-        for record in records:
-            entries += [entry for entry in adapter.to_canonical("work", record)
-                        if isinstance(entry, TimeEntry) and window.contains(entry.date)]
+        for first, last in month_windows(window.first, window.last):
+            records = client.reporting_paged(
+                "GetWorkUnitsRawPaged", page_size=WORK_PAGE_SIZE, workUnitID=ALL_IDS, employeeID=ALL_IDS,
+                allocationID=ALL_IDS, taskID=ALL_IDS, projectID=int(link.timelog), departmentID=ALL_IDS,
+                startDate=first.isoformat(), endDate=last.isoformat(),
+                parse=lambda item: work_record(item, client.site_tz, {}),
+            )
+            for record in records:
+                keyed = (GuidModel.matching(record, paired) or fallback).keyed(record)
+                entries += [entry for entry in adapter.to_canonical("work", keyed)
+                            if isinstance(entry, TimeEntry) and window.contains(entry.date)]
     return entries

@@ -135,3 +135,19 @@ def to_guid(value: object) -> str | None:
 def site_zone(name: str) -> dt.tzinfo:
     """The IANA zone (`Europe/Copenhagen`) TimeLog writes its offset-less timestamps in."""
     return dt.UTC if name.upper() == "UTC" else ZoneInfo(name)
+
+
+def month_windows(first: dt.date, last: dt.date) -> list[tuple[dt.date, dt.date]]:
+    """Inclusive (first, last) ranges, one per calendar month, covering first..last.
+
+    A whole history is read a month at a time, as TimeLog advises for large syncs (its "Synchronizing data" guide:
+    full syncs in month batches), so no Reporting answer grows with the account's age.
+    """
+    windows = []
+    start = first
+    while start <= last:
+        next_month = (start.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+        end = min(next_month - dt.timedelta(days=1), last)
+        windows.append((start, end))
+        start = next_month
+    return windows
