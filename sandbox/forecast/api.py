@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from sandbox.common.routes import Route
 from sandbox.forecast import views, writes
 from sandbox.forecast.errors import bad_request, not_found
 from sandbox.forecast.resources import (
@@ -25,7 +26,6 @@ from sandbox.forecast.resources import (
     Shapes,
     pick,
 )
-from sandbox.forecast.routes import Route
 from sandbox.forecast.store import ForecastStore, Table
 from sandbox.forecast.timeformat import (
     COMPACT_DATE_EXAMPLE,

@@ -21,12 +21,12 @@ from __future__ import annotations
 import json
 
 from sandbox.common.app import Request, Response, SimulatorApp
+from sandbox.common.clock import Clock, format_timestamp, parse_date, utc_now
+from sandbox.common.routes import Router, unrouted_operation
 from sandbox.forecast.api import ROUTES, Call, ForecastApi
 from sandbox.forecast.errors import UNAUTHORIZED_MESSAGE, ForecastError, bad_request, not_found
 from sandbox.forecast.resources import APPROVED, NOT_SUBMITTED, SAMPLES, Shapes
-from sandbox.forecast.routes import Router, unrouted_operation
 from sandbox.forecast.store import ForecastStore
-from sandbox.forecast.timeformat import Clock, format_timestamp, parse_date, utc_now
 
 API_KEY_HEADER = "x-forecast-api-key"
 JSON_CONTENT_TYPE = "application/json"

@@ -12,9 +12,9 @@ import random
 from datetime import UTC, date, datetime, timedelta
 
 from sandbox import roster
+from sandbox.common.clock import format_timestamp
 from sandbox.credentials import FORECAST_API_KEY
 from sandbox.forecast.resources import APPROVED, NOT_SUBMITTED
-from sandbox.forecast.timeformat import format_timestamp
 
 #: "Today" for the demo, so that the data is reproducible.
 DEMO_TODAY = date(2026, 11, 20)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
-#: `created_at`, `updated_at`, `deleted_at` in v1-v3 bodies: UTC, `Z` suffix, whole seconds.
-TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+from sandbox.common.clock import format_timestamp, parse_timestamp
+
 #: The `v4/*/deleted` feeds write offset timestamps instead (`2021-11-02T13:42:40+01:00`); ours are UTC.
 OFFSET_TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S+00:00"
 #: `updated_after` in paths and query strings, e.g. `20200216T210047`.
@@ -16,27 +15,9 @@ COMPACT_TIMESTAMP_EXAMPLE = "20200216T210047"
 COMPACT_DATE_FORMAT = "%Y%m%d"
 COMPACT_DATE_EXAMPLE = "20200216"
 
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    """The real clock. Writes stamp `updated_at` with it, truncated to the second like the real API."""
-    return datetime.now(UTC)
-
-
-def format_timestamp(moment: datetime) -> str:
-    """`2026-11-20T16:05:09Z` (sub-seconds dropped, not rounded)."""
-    return moment.astimezone(UTC).strftime(TIMESTAMP_FORMAT)
-
-
 def offset_timestamp(timestamp: str) -> str:
     """`2026-11-20T16:05:09Z` as the v4 deleted feeds write it: `2026-11-20T16:05:09+00:00`."""
     return parse_timestamp(timestamp).strftime(OFFSET_TIMESTAMP_FORMAT)
-
-
-def parse_timestamp(text: str) -> datetime:
-    """Parse `YYYY-MM-DDTHH:MM:SSZ` (raises ValueError)."""
-    return datetime.strptime(text, TIMESTAMP_FORMAT).replace(tzinfo=UTC)
 
 
 def parse_compact_timestamp(text: str) -> str:
@@ -54,10 +35,3 @@ def parse_compact_date(text: str) -> str:
     if len(text) != len(COMPACT_DATE_EXAMPLE):
         raise ValueError(text)
     return datetime.strptime(text, COMPACT_DATE_FORMAT).date().isoformat()
-
-
-def parse_date(text: object) -> str:
-    """A `YYYY-MM-DD` calendar date, validated and returned unchanged (raises ValueError)."""
-    if not isinstance(text, str) or len(text) != len("2020-02-16"):
-        raise ValueError(text)
-    return date.fromisoformat(text).isoformat()

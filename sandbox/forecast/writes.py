@@ -5,6 +5,7 @@ Each function returns clean fields for the store; none of them writes.
 
 from __future__ import annotations
 
+from sandbox.common.clock import parse_date
 from sandbox.forecast.errors import bad_request
 from sandbox.forecast.resources import (
     TASK_UPDATABLE,
@@ -12,7 +13,6 @@ from sandbox.forecast.resources import (
     TIME_REGISTRATION_UPDATABLE,
 )
 from sandbox.forecast.store import ForecastStore
-from sandbox.forecast.timeformat import parse_date
 
 #: Project budget type whose time is not billable by default.
 NON_BILLABLE_BUDGET = "NON_BILLABLE"

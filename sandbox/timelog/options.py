@@ -7,12 +7,11 @@ One `SiteOptions` instance lives on the `TimeLogApp` (and its `Store`). It is se
 
 from __future__ import annotations
 
-import dataclasses
-import json
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sandbox.common.options import Check, Options, boolean, choice, number, positive_int, strings
 
 #: The Reporting/Transactional GUID readings (README "Two GUIDs per work unit").
 GUID_MODEL_TIME_REGISTRATION = "time_registration"
@@ -33,8 +32,10 @@ GUID_MODEL_ENV = "TIMESYNC_SANDBOX_GUID_MODEL"
 
 
 @dataclass
-class SiteOptions:
+class SiteOptions(Options):
     """The simulated site's settings. Defaults are the strict readings."""
+
+    FLAG: ClassVar[str] = "--timelog-option"
 
     guid_model: str = GUID_MODEL_TIME_REGISTRATION
     single_wsdl: bool = False
@@ -51,39 +52,9 @@ class SiteOptions:
     #: with loadExternalKeys (docs/assumptions.md 4).
     task_feed_external_keys: bool = True
 
-    def as_dict(self) -> dict[str, Any]:
-        """Every option, JSON-able (lists copied)."""
-        return {f.name: _copy(getattr(self, f.name)) for f in dataclasses.fields(self)}
-
-    def update(self, changes: dict[str, Any]) -> dict[str, Any]:
-        """Apply `changes` (a partial object); all are checked first, so a bad one changes nothing."""
-        if not isinstance(changes, dict):
-            raise ValueError(f"options: expected a JSON object, got {type(changes).__name__}")
-        known = {f.name for f in dataclasses.fields(self)}
-        unknown = sorted(set(changes) - known)
-        if unknown:
-            raise ValueError(f"options: unknown option(s) {unknown}; known: {sorted(known)}")
-        checked, errors = {}, []
-        for name, value in changes.items():
-            try:
-                checked[name] = _CHECKS[name](value)
-            except (TypeError, ValueError) as exc:
-                errors.append(f"{name}: {exc}")
-        if errors:
-            raise ValueError("options: bad value(s): " + "; ".join(errors))
-        for name, value in checked.items():
-            setattr(self, name, value)
-        return self.as_dict()
-
-    def update_from_pairs(self, pairs: Iterable[str]) -> None:
-        """`KEY=VALUE` strings (the `--timelog-option` flag): VALUE is JSON when it parses, else a string."""
-        changes = {}
-        for pair in pairs:
-            name, sep, text = pair.partition("=")
-            if not sep or not name.strip():
-                raise ValueError(f"--timelog-option {pair!r}: expected KEY=VALUE")
-            changes[name.strip()] = parse_value(text)
-        self.update(changes)
+    def checks(self) -> dict[str, Check]:
+        """One validator per option (module `_CHECKS`)."""
+        return _CHECKS
 
     # -- readings used by the rules ------------------------------------------------------------------
 
@@ -100,45 +71,7 @@ class SiteOptions:
         return next((system for system in self.external_systems if system.lower() == wanted), None)
 
 
-def parse_value(text: str) -> Any:
-    """JSON when `text` parses as JSON (`true`, `2`, `["a"]`, `"x"`), otherwise the text itself."""
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
-
-
-def _copy(value: Any) -> Any:
-    return list(value) if isinstance(value, list) else value
-
-
-# -- checks, one per option ------------------------------------------------------------------------------
-
-
-def _choice(*allowed: Any) -> Callable[[Any], Any]:
-    def check(value: Any) -> Any:
-        if isinstance(value, bool) or value not in allowed:
-            raise ValueError(f"{value!r} is not one of {list(allowed)}")
-        return value
-    return check
-
-
-def _bool(value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise ValueError(f"{value!r} is not true or false")
-    return value
-
-
-def _positive_int(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{value!r} is not a whole number of 1 or more")
-    return value
-
-
-def _number(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"{value!r} is not a number")
-    return value
+# -- checks of the TimeLog-only options --------------------------------------------------------------------
 
 
 def _zone(value: Any) -> str:
@@ -160,7 +93,7 @@ def _strings(value: Any) -> list[str]:
 def _roles(value: Any) -> list[str]:
     from sandbox.timelog.contracts import SECURITY_ROLES
 
-    roles = _strings(value)
+    roles = strings(value)
     unknown = [role for role in roles if role not in SECURITY_ROLES]
     if unknown:
         raise ValueError(f"unknown role(s) {unknown}; RoleTypes are {list(SECURITY_ROLES)}")
@@ -173,7 +106,7 @@ def _operations(value: Any) -> list[str]:
 
     known = {f"{name}.{op.name}" for name, service in SERVICES.items() for op in service.operations}
     known |= {f"Reporting.{name}" for name in REPORTING_OPERATIONS}
-    names = _strings(value)
+    names = strings(value)
     unknown = [name for name in names if name not in known]
     if unknown:
         raise ValueError(f"unknown operation(s) {unknown}; write them Service.Operation, e.g. "
@@ -181,17 +114,17 @@ def _operations(value: Any) -> list[str]:
     return names
 
 
-_CHECKS: dict[str, Callable[[Any], Any]] = {
-    "guid_model": _choice(*GUID_MODELS),
-    "task_feed_external_keys": _bool,
-    "single_wsdl": _bool,
-    "additional_text_validation": _choice(ADDITIONAL_TEXT_NOT_VALIDATED, ADDITIONAL_TEXT_PER_TASK,
-                                          ADDITIONAL_TEXT_ALWAYS),
-    "additional_text_type": _choice(ADDITIONAL_TEXT_TYPE_NONE, ADDITIONAL_TEXT_TYPE_TEXT, ADDITIONAL_TEXT_TYPE_INTEGER),
-    "max_reporting_range_days": _positive_int,
+_CHECKS: dict[str, Check] = {
+    "guid_model": choice(*GUID_MODELS),
+    "task_feed_external_keys": boolean,
+    "single_wsdl": boolean,
+    "additional_text_validation": choice(ADDITIONAL_TEXT_NOT_VALIDATED, ADDITIONAL_TEXT_PER_TASK,
+                                         ADDITIONAL_TEXT_ALWAYS),
+    "additional_text_type": choice(ADDITIONAL_TEXT_TYPE_NONE, ADDITIONAL_TEXT_TYPE_TEXT, ADDITIONAL_TEXT_TYPE_INTEGER),
+    "max_reporting_range_days": positive_int,
     "site_timezone": _zone,
-    "clock_offset_seconds": _number,
+    "clock_offset_seconds": number,
     "api_user_roles": _roles,
-    "external_systems": _strings,
+    "external_systems": strings,
     "wsdl_omit_operations": _operations,
 }

@@ -1,12 +1,12 @@
-"""Path templates such as `/api/v1/time_registrations/{id}`: matching, parameters and stats keys."""
+"""Path templates such as `/api/v1/time_registrations/{id}`: matching, parameters and stats keys (REST simulators)."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 
-#: Placeholders that are not integer ids. Timestamps and dates match any segment so that a wrong format gets
-#: a 400 that names the expected format instead of a bare 404.
+#: Placeholders that are not integer ids (Forecast's). Timestamps and dates match any segment so that a wrong
+#: format gets a 400 that names the expected format instead of a bare 404.
 TEXT_PLACEHOLDERS = ("ts", "date", "custom_id")
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 _NUMERIC_SEGMENT = re.compile(r"/\d+(?=/|$)")
