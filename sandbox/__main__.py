@@ -1,4 +1,4 @@
-"""`python -m sandbox serve`: run both simulators on 127.0.0.1 until killed."""
+"""`python -m sandbox serve`: run the Forecast, TimeLog and Harvest simulators on 127.0.0.1 until killed."""
 
 from __future__ import annotations
 
@@ -12,30 +12,35 @@ from sandbox.common.server import SimulatorServer, json_line
 from sandbox.data import DataSpecError, load_data
 from sandbox.forecast.app import ForecastApp
 from sandbox.forecast.resources import FIELD_SETS, SAMPLES
+from sandbox.harvest.app import HarvestApp
+from sandbox.harvest.options import HarvestOptions
 from sandbox.timelog.app import TimeLogApp
 from sandbox.timelog.options import SiteOptions
 
 
 def _serve(args: argparse.Namespace) -> int:
     try:
-        forecast_data, timelog_data = load_data(args.data)
+        data = load_data(args.data)
     except DataSpecError as exc:
         print(f"sandbox: {exc}", file=sys.stderr)
         return 2
-    options = SiteOptions()
+    options, harvest_options = SiteOptions(), HarvestOptions()
     try:
         options.update_from_pairs(args.timelog_option)
+        harvest_options.update_from_pairs(args.harvest_option)
     except ValueError as exc:
         print(f"sandbox: {exc}", file=sys.stderr)
         return 2
     servers = [
-        SimulatorServer(ForecastApp(forecast_data, fields=args.forecast_fields), args.forecast_port),
-        SimulatorServer(TimeLogApp(timelog_data, token_ttl_seconds=args.token_ttl, options=options),
+        SimulatorServer(ForecastApp(data.forecast, fields=args.forecast_fields), args.forecast_port),
+        SimulatorServer(TimeLogApp(data.timelog, token_ttl_seconds=args.token_ttl, options=options),
                         args.timelog_port),
+        SimulatorServer(HarvestApp(data.harvest, options=harvest_options), args.harvest_port),
     ]
     for server in servers:
         server.start_in_thread()
-    print(json_line(forecast_url=servers[0].url, timelog_url=servers[1].url), flush=True)
+    print(json_line(forecast_url=servers[0].url, timelog_url=servers[1].url, harvest_url=servers[2].url),
+          flush=True)
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -50,13 +55,15 @@ def main(argv: list[str] | None = None) -> int:
     """Parse the command line and run."""
     parser = argparse.ArgumentParser(prog="python -m sandbox", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser("serve", help="serve both simulators on 127.0.0.1")
+    serve = sub.add_parser("serve", help="serve the simulators on 127.0.0.1")
     serve.add_argument("--forecast-port", type=int, default=18001, help="0 picks a free port (default 18001)")
     serve.add_argument("--timelog-port", type=int, default=18002, help="0 picks a free port (default 18002)")
+    serve.add_argument("--harvest-port", type=int, default=18003,
+                       help="Harvest ID and API on one port; 0 picks a free port (default 18003)")
     serve.add_argument(
         "--data", default="demo",
-        help="demo | empty | FILE.json (shape of /_sandbox/state per side) | "
-             "generate:registrations=N[,seed=S] (N registrations on each side)",
+        help="demo | empty | FILE.json ({\"forecast\", \"timelog\", \"harvest\"}: each the shape of its "
+             "/_sandbox/state) | generate:registrations=N[,seed=S] (N registrations or entries on each side)",
     )
     serve.add_argument(
         "--forecast-fields", choices=FIELD_SETS, default=SAMPLES,
@@ -69,6 +76,9 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--timelog-option", action="append", default=[], metavar="KEY=VALUE",
                        help="a TimeLog site option (sandbox/timelog/options.py), repeatable; VALUE is JSON when it "
                             "parses, else a string, e.g. guid_model=work_unit or single_wsdl=true")
+    serve.add_argument("--harvest-option", action="append", default=[], metavar="KEY=VALUE",
+                       help="a Harvest option (sandbox/harvest/options.py), repeatable, e.g. default_per_page=100 "
+                            "or updated_since=inclusive")
     serve.add_argument("--log-level", default="WARNING")
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr)

@@ -11,3 +11,14 @@ TIMELOG_REPORTING_PASSWORD = "reporting-api-password"
 
 DEFAULT_FORECAST_PORT = 18001
 DEFAULT_TIMELOG_PORT = 18002
+
+# Harvest (sandbox/harvest): the OAuth2 application and refresh token tap-harvest uses, a personal access token
+# for editors and tests, and the one Harvest account the token reaches.
+HARVEST_CLIENT_ID = "sandbox-harvest-client-id"
+HARVEST_CLIENT_SECRET = "sandbox-harvest-client-secret"
+HARVEST_REFRESH_TOKEN = "sandbox-harvest-refresh-token"
+HARVEST_PERSONAL_ACCESS_TOKEN = "sandbox-harvest-personal-access-token"
+HARVEST_ACCOUNT_ID = 1234567
+HARVEST_ACCOUNT_NAME = "Sandbox Agency"
+HARVEST_USER_AGENT = "forecast-timelog-sync sandbox (sandbox@agency.example)"
+DEFAULT_HARVEST_PORT = 18003

@@ -7,6 +7,7 @@ Forecast persons and TimeLog employees share most emails (with different letter 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 
 @dataclass(frozen=True)
@@ -90,3 +91,13 @@ def demo_links() -> dict:
         "projects": [{"forecast": p.forecast_id, "timelog": p.timelog_project_id} for p in projects],
         "persons": [{"forecast": p.forecast_id, "timelog": p.timelog_employee_id} for p in persons],
     }
+
+
+def workdays_until(last: date, count: int) -> list[date]:
+    """The `count` weekdays up to and including `last`, oldest first: the days the demos put time on."""
+    days, day = [], last
+    while len(days) < count:
+        if day.weekday() < 5:
+            days.append(day)
+        day -= timedelta(days=1)
+    return days[::-1]

@@ -10,12 +10,26 @@ import os
 import subprocess
 import sys
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 import requests
 
 from sandbox.timelog.options import GUID_MODEL_ENV
 
 START_TIMEOUT_SECONDS = 60
+
+
+class FakeClock:
+    """A UTC clock a test moves by hand, for the simulators' `clock` argument."""
+
+    def __init__(self, now: datetime | None = None) -> None:
+        self.now = now or datetime(2026, 11, 25, 12, 0, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def tick(self, seconds: float = 1) -> None:
+        self.now += timedelta(seconds=seconds)
 
 
 class SandboxControl:
@@ -55,11 +69,11 @@ class SandboxControl:
         return self._call("POST", "lock", spec)
 
     def options(self, **changes: object) -> dict:
-        """Change some site options (TimeLog only); returns all of them. `reset` does not undo this."""
+        """Change some options (TimeLog, Harvest); returns all of them. `reset` does not undo this."""
         return self._call("POST", "options", changes)
 
     def get_options(self) -> dict:
-        """The site options (TimeLog only)."""
+        """The options (TimeLog, Harvest)."""
         return self._call("GET", "options")
 
 
@@ -72,20 +86,24 @@ class SandboxProcess:
     #: TimeLog site options (sandbox/timelog/options.py), passed as `--timelog-option KEY=VALUE`. `guid_model`
     #: defaults to $TIMESYNC_SANDBOX_GUID_MODEL when that is set, so CI can run whole suites under either model.
     timelog_options: dict[str, object] = field(default_factory=dict)
+    #: Harvest options (sandbox/harvest/options.py), passed as `--harvest-option KEY=VALUE`.
+    harvest_options: dict[str, object] = field(default_factory=dict)
     process: subprocess.Popen | None = None
     forecast_url: str = ""
     timelog_url: str | None = None
+    harvest_url: str | None = None
 
     def start(self) -> SandboxProcess:
         """Start the server and wait for its JSON line."""
         options = dict(self.timelog_options)
         if "guid_model" not in options and os.environ.get(GUID_MODEL_ENV):
             options["guid_model"] = os.environ[GUID_MODEL_ENV]
-        option_args = [arg for name, value in options.items()
-                       for arg in ("--timelog-option", f"{name}={json.dumps(value)}")]
+        option_args = [arg for flag, chosen in (("--timelog-option", options), ("--harvest-option",
+                                                                                  self.harvest_options))
+                       for name, value in chosen.items() for arg in (flag, f"{name}={json.dumps(value)}")]
         self.process = subprocess.Popen(
             [sys.executable, "-m", "sandbox", "serve", "--forecast-port", "0", "--timelog-port", "0",
-             "--data", self.data, *option_args, *self.extra_args],
+             "--harvest-port", "0", "--data", self.data, *option_args, *self.extra_args],
             stdout=subprocess.PIPE,
             text=True,
         )
@@ -95,6 +113,7 @@ class SandboxProcess:
             raise RuntimeError(f"sandbox did not start (exit code {self.process.returncode})")
         urls = json.loads(line)
         self.forecast_url, self.timelog_url = urls["forecast_url"], urls["timelog_url"]
+        self.harvest_url = urls.get("harvest_url")
         return self
 
     def stop(self) -> None:
@@ -118,6 +137,13 @@ class SandboxProcess:
         if not self.timelog_url:
             raise RuntimeError("this sandbox has no TimeLog simulator")
         return SandboxControl(self.timelog_url)
+
+    @property
+    def harvest(self) -> SandboxControl:
+        """Control API of the Harvest simulator."""
+        if not self.harvest_url:
+            raise RuntimeError("this sandbox has no Harvest simulator")
+        return SandboxControl(self.harvest_url)
 
     def __enter__(self) -> SandboxProcess:
         return self.start()

@@ -28,12 +28,21 @@ def _sandbox_session() -> Iterator[tuple[SandboxProcess, dict, dict]]:
         timelog_start = sandbox.timelog.state() if sandbox.timelog_url else {}
         start_options = sandbox.timelog.get_options() if sandbox.timelog_url else {}
         sandbox.restore_options = lambda: sandbox.timelog.options(**start_options)  # type: ignore[attr-defined]
+        harvest_start = sandbox.harvest.state()
+        harvest_options = sandbox.harvest.get_options()
+
+        def restore_harvest() -> None:
+            sandbox.harvest.faults()
+            sandbox.harvest.options(**harvest_options)
+            sandbox.harvest.reset(harvest_start)
+
+        sandbox.restore_harvest = restore_harvest  # type: ignore[attr-defined]
         yield sandbox, forecast_start, timelog_start
 
 
 @pytest.fixture
 def sandbox(_sandbox_session: tuple[SandboxProcess, dict, dict]) -> SandboxProcess:
-    """The demo sandbox, with its start data and site options restored, faults off and stats zeroed."""
+    """The demo sandbox, with its start data and options restored, faults off and stats zeroed (all three)."""
     process, forecast_start, timelog_start = _sandbox_session
     process.forecast.faults()
     process.forecast.reset(forecast_start)
@@ -41,4 +50,5 @@ def sandbox(_sandbox_session: tuple[SandboxProcess, dict, dict]) -> SandboxProce
         process.timelog.faults()
         process.restore_options()  # type: ignore[attr-defined]
         process.timelog.reset(timelog_start)
+    process.restore_harvest()  # type: ignore[attr-defined]
     return process

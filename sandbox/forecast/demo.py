@@ -88,16 +88,6 @@ def _stamp(day: date, rng: random.Random) -> str:
     return format_timestamp(moment + timedelta(seconds=rng.randrange(WORKDAY_HOURS * 3600)))
 
 
-def _workdays(count: int) -> list[date]:
-    """The last `count` weekdays up to and including `DEMO_TODAY`, oldest first."""
-    days, day = [], DEMO_TODAY
-    while len(days) < count:
-        if day.weekday() < 5:
-            days.append(day)
-        day -= timedelta(days=1)
-    return days[::-1]
-
-
 class _Generator:
     def __init__(self, rng: random.Random) -> None:
         self.rng = rng
@@ -111,7 +101,7 @@ class _Generator:
         return {**record, **self.audit, "created_at": stamp, "updated_at": stamp}
 
     def build(self, registrations: int) -> dict:
-        workdays = _workdays(max(MIN_WORKDAYS, math.ceil(
+        workdays = roster.workdays_until(DEMO_TODAY, max(MIN_WORKDAYS, math.ceil(
             registrations / (len(self.people) * REGISTRATIONS_PER_PERSON_PER_WORKDAY))))
         setup = format_timestamp(datetime(workdays[0].year, workdays[0].month, workdays[0].day, 8, tzinfo=UTC)
                                  - timedelta(days=30))

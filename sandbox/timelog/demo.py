@@ -71,16 +71,6 @@ def _guid(rng: random.Random) -> str:
     return str(uuid.UUID(int=rng.getrandbits(128), version=4))
 
 
-def _workdays(count: int) -> list[date]:
-    """The last `count` weekdays before `DEMO_TODAY`, oldest first."""
-    days, day = [], DEMO_TODAY - timedelta(days=1)
-    while len(days) < count:
-        if day.weekday() < 5:
-            days.append(day)
-        day -= timedelta(days=1)
-    return days[::-1]
-
-
 def _at(day: date, hour: int, rng: random.Random) -> str:
     return (datetime(day.year, day.month, day.day, hour) + timedelta(seconds=rng.randrange(3600))).isoformat()
 
@@ -93,7 +83,7 @@ class _Generator:
 
     def build(self, registrations: int) -> dict:
         rng = self.rng
-        workdays = _workdays(max(MIN_WORKDAYS, math.ceil(
+        workdays = roster.workdays_until(DEMO_TODAY - timedelta(days=1), max(MIN_WORKDAYS, math.ceil(
             registrations / (len(self.people) * REGISTRATIONS_PER_EMPLOYEE_PER_WORKDAY))))
         setup_day = workdays[0] - timedelta(days=30)
         setup = datetime(setup_day.year, setup_day.month, setup_day.day, 9).isoformat()

@@ -6,7 +6,7 @@ import json
 import re
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -17,24 +17,12 @@ from sandbox.forecast.app import ForecastApp
 from sandbox.forecast.demo import build_demo
 from sandbox.forecast.timeformat import COMPACT_TIMESTAMP_FORMAT, parse_timestamp
 from sandbox.forecast.views import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX
+from sandbox.testing import FakeClock
 
 JSON_TYPE = "application/json; charset=utf-8"
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 UNAUTHORIZED = {"status": 401, "message": "Server failed to authenticate the request."}
-
-
-class FakeClock:
-    """A clock the test moves by hand (UTC)."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 25, 12, 0, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def tick(self, seconds: float = 1) -> None:
-        self.now += timedelta(seconds=seconds)
 
 
 class Client:
