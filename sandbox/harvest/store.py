@@ -8,7 +8,8 @@ The state (`GET /_sandbox/state`, `POST /_sandbox/reset`, `demo.build_demo()`) i
 * `oauth_clients` (`{client_id, client_secret}`), `refresh_tokens` (`{token, client_id, user_id}`),
   `access_tokens` (`{token, user_id, expires_at | null}`: personal access tokens never expire; the token
   endpoint adds expiring ones);
-* `locked_periods`: `{user_id | null, from, to}`, approved periods that refuse new entries.
+* `locked_periods`: `{user_id | null, from, to}`, approved periods that refuse new entries;
+* `next_ids`: the next id per table (optional: one past the largest), so a deleted record's id never returns.
 
 Callers hold `HarvestApp.lock`.
 """
@@ -57,6 +58,7 @@ class HarvestStore:
         self.refresh_tokens: dict[str, dict] = {}
         self.access_tokens: dict[str, Token] = {}
         self.locked_periods: list[dict] = []
+        self.next_ids: dict[str, int] = {}
 
     # -- state ---------------------------------------------------------------------------------------
 
@@ -67,7 +69,7 @@ class HarvestStore:
         """
         if not isinstance(data, dict):
             raise ValueError("harvest state: expected a JSON object")
-        unknown = sorted(set(data) - set(TABLES) - set(CREDENTIAL_KEYS) - {"locked_periods"})
+        unknown = sorted(set(data) - set(TABLES) - set(CREDENTIAL_KEYS) - {"locked_periods", "next_ids"})
         if unknown:
             raise ValueError(f"harvest state: unknown key(s) {unknown}")
         tables = {name: self._records(name, data.get(name, []), stamp) for name in TABLES}
@@ -86,6 +88,8 @@ class HarvestStore:
         self.refresh_tokens = {t["token"]: dict(t) for t in creds["refresh_tokens"]}
         self.access_tokens = {t["token"]: Token(t["user_id"], t.get("expires_at")) for t in creds["access_tokens"]}
         self.locked_periods = copy.deepcopy(data.get("locked_periods", []))
+        given_ids = data.get("next_ids", {})
+        self.next_ids = {name: max(int(given_ids.get(name, 0)), max(tables[name], default=0) + 1) for name in TABLES}
 
     @staticmethod
     def _records(table: str, records: object, stamp: str) -> dict[int, dict]:
@@ -111,6 +115,7 @@ class HarvestStore:
         data["access_tokens"] = [{"token": k, "user_id": t.user_id, "expires_at": t.expires_at}
                                  for k, t in self.access_tokens.items()]
         data["locked_periods"] = copy.deepcopy(self.locked_periods)
+        data["next_ids"] = dict(self.next_ids)
         return data
 
     # -- lookups -------------------------------------------------------------------------------------
@@ -123,8 +128,10 @@ class HarvestStore:
         return record
 
     def next_id(self, table: str) -> int:
-        """A fresh id: one more than the largest (ids grow with creation, as the docs' samples suggest)."""
-        return max(self.tables[table], default=0) + 1
+        """A fresh id, never one used before (ids grow with creation, as the docs' samples suggest)."""
+        self.next_ids[table] = max(self.next_ids.get(table, 1), max(self.tables[table], default=0) + 1)
+        self.next_ids[table] += 1
+        return self.next_ids[table] - 1
 
     def harvest_account_ids(self) -> set[str]:
         """Account ids that API calls may name in Harvest-Account-Id (Forecast accounts are listed, not served)."""

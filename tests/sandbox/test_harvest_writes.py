@@ -155,3 +155,15 @@ def test_the_control_api_approves_invoices_and_reopens(app: HarvestApp, harvest_
     assert harvest_client.call("POST", "/v2/time_entries", json_body=slot | {"hours": 1}).status == 201
     with pytest.raises(ValueError, match="state"):
         app.lock_period({"time_entry_ids": [], "state": "frozen"})
+
+
+def test_a_deleted_id_is_never_given_again(harvest_client: HarvestClient, app: HarvestApp, harvest_demo: dict) -> None:
+    newest = max(e["id"] for e in harvest_demo["time_entries"])
+    assert harvest_client.call("DELETE", f"/v2/time_entries/{newest}").status == 200
+    created = status_and_body(harvest_client.call("POST", "/v2/time_entries",
+                                                  json_body=_open_slot(harvest_demo) | {"hours": 1}))[1]
+    assert created["id"] == newest + 1
+    app.reset(app.snapshot())  # the counter is part of the state
+    again = status_and_body(harvest_client.call("POST", "/v2/time_entries",
+                                                json_body=_open_slot(harvest_demo) | {"hours": 1}))[1]
+    assert again["id"] == newest + 2
