@@ -13,7 +13,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml constraints.txt meltano.yml $(addsuffix /pyproject.toml,$(PLUGINS))
+$(STAMP): pyproject.toml constraints.txt meltano.yml $(addsuffix /pyproject.toml,$(PLUGINS)) tap-harvest-launcher/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --constraint constraints.txt -e . $(addprefix -e ,$(PLUGINS))
 	$(BIN)/meltano install

@@ -1,4 +1,4 @@
-"""Edit the sandbox through its real APIs, the way a person in Forecast or TimeLog would.
+"""Edit the sandbox through its real APIs, the way a person in Forecast, TimeLog or Harvest would.
 
 The end-to-end tests, the demo and the suites change data through these (never through `/_sandbox/reset`),
 so every edit bumps timestamps and lands in the change feeds exactly as a real edit does.
@@ -103,3 +103,45 @@ class TimeLogEditor:
     def delete_work(self, guid: str) -> None:
         """DeleteWork one unit."""
         self._write("DeleteWork", work={"guid": [guid]})
+
+
+class HarvestEditor:
+    """Time entries through Harvest's v2 API, with the sandbox's personal access token."""
+
+    def __init__(self, base_url: str, token: str = credentials.HARVEST_PERSONAL_ACCESS_TOKEN) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.http = requests.Session()
+        self.http.headers.update({"Authorization": f"Bearer {token}", "User-Agent": credentials.HARVEST_USER_AGENT,
+                                  "Harvest-Account-Id": str(credentials.HARVEST_ACCOUNT_ID)})
+
+    def _send(self, method: str, path: str, payload: dict | None = None, params: dict | None = None) -> Any:
+        response = self.http.request(method, f"{self.base_url}/v2/{path}", json=payload, params=params,
+                                     timeout=HTTP_TIMEOUT_SECONDS)
+        if not response.ok:
+            raise RuntimeError(f"Harvest {method} {path}: {response.status_code} {response.text[:300]}")
+        return response.json() if response.content else None
+
+    def list_all(self, path: str, key: str, **params: Any) -> list[dict]:
+        """Every record of a list, following `links.next` as the docs advise."""
+        page = self._send("GET", path, params=params)
+        records = list(page[key])
+        while page["links"]["next"]:
+            response = self.http.get(page["links"]["next"], timeout=HTTP_TIMEOUT_SECONDS)
+            response.raise_for_status()
+            page = response.json()
+            records += page[key]
+        return records
+
+    def create_time_entry(self, *, user_id: int, project_id: int, task_id: int, spent_date: str, hours: float,
+                          notes: str = "") -> dict:
+        """POST a time entry "via duration"."""
+        return self._send("POST", "time_entries", {"user_id": user_id, "project_id": project_id, "task_id": task_id,
+                                                   "spent_date": spent_date, "hours": hours, "notes": notes})
+
+    def update_time_entry(self, entry_id: int, **fields: Any) -> dict:
+        """PATCH the documented fields (hours, notes, spent_date, project_id, task_id, ...)."""
+        return self._send("PATCH", f"time_entries/{entry_id}", fields)
+
+    def delete_time_entry(self, entry_id: int) -> None:
+        """DELETE a time entry."""
+        self._send("DELETE", f"time_entries/{entry_id}")

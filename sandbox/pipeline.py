@@ -20,7 +20,7 @@ MELTANO = str(Path(sys.executable).parent / "meltano")
 PLUGIN_VENV_DIRS = ("extractors", "loaders", "mappers", "utilities")
 
 
-def sandbox_plugin_env(forecast_url: str, timelog_url: str | None) -> dict[str, str]:
+def sandbox_plugin_env(forecast_url: str, timelog_url: str | None, harvest_url: str | None = None) -> dict[str, str]:
     """Environment variables that point every plugin at a sandbox on non-default ports."""
     env = {
         "TAP_FORECAST_BASE_URL": forecast_url,
@@ -39,7 +39,22 @@ def sandbox_plugin_env(forecast_url: str, timelog_url: str | None) -> dict[str, 
                 f"{plugin}_REPORTING_USERNAME": credentials.TIMELOG_REPORTING_USERNAME,
                 f"{plugin}_REPORTING_PASSWORD": credentials.TIMELOG_REPORTING_PASSWORD,
             }
+    if harvest_url:
+        env |= harvest_plugin_env(harvest_url)
     return env
+
+
+def harvest_plugin_env(harvest_url: str, start_date: str = "2026-01-01T00:00:00Z") -> dict[str, str]:
+    """tap-harvest's settings for the Harvest simulator, and the launcher's two URLs (tap-harvest-launcher/)."""
+    return {
+        "TAP_HARVEST_API_URL": f"{harvest_url}/v2",
+        "TAP_HARVEST_ID_URL": f"{harvest_url}/api/v2",
+        "TAP_HARVEST_CLIENT_ID": credentials.HARVEST_CLIENT_ID,
+        "TAP_HARVEST_CLIENT_SECRET": credentials.HARVEST_CLIENT_SECRET,
+        "TAP_HARVEST_REFRESH_TOKEN": credentials.HARVEST_REFRESH_TOKEN,
+        "TAP_HARVEST_USER_AGENT": credentials.HARVEST_USER_AGENT,
+        "TAP_HARVEST_START_DATE": start_date,
+    }
 
 
 @dataclass
