@@ -128,6 +128,33 @@ def test_status_and_conflicts_show_a_parked_conflict_and_resolve_it(tmp_path: Pa
     world.close()
 
 
+def test_pairs_lists_the_ledger_filtered_by_kind_and_state(tmp_path: Path) -> None:
+    """`timesync --json pairs` is how a script (the demo) reads twins without opening the ledger itself."""
+    world = World(tmp_path)
+    (tmp_path / "links.yml").write_text(LINKS_YAML.format(conflict_policy="park", max_changes=500))
+    kept = world.forecast.create(person=11, project=101, task=301, date="2026-03-02", minutes=60, note="n")
+    parked = world.forecast.create(person=11, project=101, task=301, date="2026-03-03", minutes=45, note="m")
+    world.sync()
+    twin = {int(p.forecast_id): p.timelog_id for p in world.ledger.pairs(kind=PairKind.TIME_ENTRY)}
+    world.forecast.edit(parked, time_registered=90)
+    world.timelog.edit(twin[parked], minutes=30)
+    world.sync()
+    ledger_url = str(world.ledger.engine.url)
+
+    def pairs(*args: str) -> list[dict]:
+        result = _invoke(tmp_path, "--json", "pairs", *args, ledger=ledger_url)
+        assert result.exit_code == 0, result.output
+        return json.loads(result.output)
+
+    entries = pairs("--kind", "time_entry")
+    assert {(p["forecast_id"], p["timelog_id"]) for p in entries} == {(str(k), v) for k, v in twin.items()}
+    assert [p["forecast_id"] for p in pairs("--kind", "time_entry", "--state", "linked")] == [str(kept)]
+    assert [p["forecast_id"] for p in pairs("--state", "conflict")] == [str(parked)]
+    assert {p["kind"] for p in pairs("--kind", "task")} == {"task"}
+    assert "Pairs" in _invoke(tmp_path, "pairs", ledger=ledger_url).output
+    world.close()
+
+
 def test_resolving_something_that_is_no_conflict_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "links.yml").write_text(LINKS_YAML.format(conflict_policy="park", max_changes=500))
     result = _invoke(tmp_path, "conflicts", "resolve", "42", "--keep", "forecast")

@@ -1,4 +1,5 @@
-"""The timesync admin CLI: links suggest/check, status, conflicts list/resolve, plan (rich tables or --json), report."""
+"""The timesync admin CLI: links suggest/check, status, pairs, conflicts list/resolve, plan (rich tables or --json),
+report."""
 
 from __future__ import annotations
 
@@ -262,6 +263,21 @@ def status(ctx: click.Context) -> None:
         _table("Creates that keep failing", ["pair", "kind", "forecast", "timelog", "state", "reason"],
                [_pair_row(p) for p in stuck]),
     ])
+
+
+@cli.command()
+@click.option("--kind", type=click.Choice([kind.value for kind in PairKind]), default=None,
+              help="Only pairs of this kind.")
+@click.option("--state", "states", type=click.Choice([state.value for state in PairState]), multiple=True,
+              help="Only pairs in this state (repeatable).")
+@click.pass_context
+def pairs(ctx: click.Context, kind: str | None, states: tuple[str, ...]) -> None:
+    """The ledger's pairs: each Forecast id with its TimeLog twin, state and reason (--json: every field)."""
+    with _ledger(ctx) as ledger:
+        found = ledger.pairs(states=[PairState(state) for state in states] or None,
+                             kind=PairKind(kind) if kind else None)
+    ctx.obj["out"].emit([asdict(pair) for pair in found], lambda: [
+        _table("Pairs", ["pair", "kind", "forecast", "timelog", "state", "reason"], [_pair_row(p) for p in found])])
 
 
 @cli.group()
