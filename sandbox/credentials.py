@@ -11,3 +11,16 @@ TIMELOG_REPORTING_PASSWORD = "reporting-api-password"
 
 DEFAULT_FORECAST_PORT = 18001
 DEFAULT_TIMELOG_PORT = 18002
+
+
+def timelog_settings(timelog_url: str) -> dict[str, str]:
+    """The settings a TimeLog client (a tap, a target, a test) needs for the sandbox's TimeLog at `timelog_url`."""
+    return {
+        "domain": timelog_url,
+        "account": TIMELOG_ACCOUNT,
+        "username": TIMELOG_USERNAME,
+        "password": TIMELOG_PASSWORD,
+        "site_code": TIMELOG_SITE_CODE,
+        "reporting_username": TIMELOG_REPORTING_USERNAME,
+        "reporting_password": TIMELOG_REPORTING_PASSWORD,
+    }
