@@ -21,6 +21,7 @@ $(STAMP): pyproject.toml constraints.txt meltano.yml $(addsuffix /pyproject.toml
 
 test: install
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/pytest -n 2 --dist loadgroup
 
 # The end-to-end suites again, with the TimeLog simulator keying work units by Reporting's other GUID: the sync
@@ -51,6 +52,7 @@ catalogs: install
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) .meltano output
