@@ -4,7 +4,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-PLUGINS := ./transform ./tap-forecast ./tap-timelog ./target-timelog ./target-forecast
+PLUGINS := ./clients/forecast-api ./clients/timelog-api ./transform ./tap-forecast ./tap-timelog ./target-timelog ./target-forecast
 export MELTANO_SEND_ANONYMOUS_USAGE_STATS := false
 export MELTANO_CLI_DISABLE_VERSION_CHECK := true
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
@@ -21,6 +21,7 @@ $(STAMP): pyproject.toml constraints.txt meltano.yml $(addsuffix /pyproject.toml
 
 test: install
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/pytest -n 2 --dist loadgroup
 
 # The end-to-end suites again, with the TimeLog simulator keying work units by Reporting's other GUID: the sync
@@ -51,6 +52,7 @@ catalogs: install
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) .meltano output

@@ -22,3 +22,16 @@ HARVEST_ACCOUNT_ID = 1234567
 HARVEST_ACCOUNT_NAME = "Sandbox Agency"
 HARVEST_USER_AGENT = "forecast-timelog-sync sandbox (sandbox@agency.example)"
 DEFAULT_HARVEST_PORT = 18003
+
+
+def timelog_settings(timelog_url: str) -> dict[str, str]:
+    """The settings a TimeLog client (a tap, a target, a test) needs for the sandbox's TimeLog at `timelog_url`."""
+    return {
+        "domain": timelog_url,
+        "account": TIMELOG_ACCOUNT,
+        "username": TIMELOG_USERNAME,
+        "password": TIMELOG_PASSWORD,
+        "site_code": TIMELOG_SITE_CODE,
+        "reporting_username": TIMELOG_REPORTING_USERNAME,
+        "reporting_password": TIMELOG_REPORTING_PASSWORD,
+    }

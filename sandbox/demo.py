@@ -9,16 +9,19 @@
 5. Write `timesync report` (output/report.html): both sides' hours per project and week, read from both APIs,
    with each difference explained, and print its path.
 
-Everything runs on free ports in a scratch folder (.meltano/demo/), so it never touches a real account.
+Everything runs on free ports in a scratch folder (.meltano/demo/), so it never touches a real account. The demo
+uses the product as a user does: `meltano run`, and the `timesync` CLI (`--json` where it reads the ledger).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import yaml
 from rich.console import Console
@@ -29,8 +32,6 @@ from sandbox.forecast.demo import DEMO_TODAY
 from sandbox.pipeline import REPO_ROOT, IsolatedMeltano, MeltanoRun, sandbox_plugin_env
 from sandbox.roster import demo_links
 from sandbox.testing import SandboxProcess
-from timesync.ledger import Ledger, PairKind, PairState
-from timesync.reconcile.report import SUMMARY_COLUMNS, last_sync
 
 DEMO_DIR = REPO_ROOT / ".meltano" / "demo"
 #: The first run backfills three months of the demo agency; the default flood guard (500) would stop it.
@@ -39,6 +40,7 @@ EDIT_DAY = "2026-11-18"
 REPORT_PATH = REPO_ROOT / "output" / "report.html"
 #: The report covers the demo's three months: its weeks up to the demo's "today".
 REPORT_WEEKS = 14
+TIMESYNC = str(Path(sys.executable).parent / "timesync")
 
 console = Console(width=int(os.environ.get("COLUMNS", "120")), highlight=False)
 
@@ -48,6 +50,17 @@ def _check(run: MeltanoRun) -> None:
         console.print(run.output[-6000:], markup=False)
         console.print(f"[red]demo: `meltano {' '.join(run.args)}` failed with exit code {run.returncode}[/]")
         sys.exit(run.returncode)
+
+
+def _timesync(project: IsolatedMeltano, *args: str) -> Any:
+    """`timesync --json ARGS` against the demo's ledger, as a script around the sync would call it."""
+    completed = subprocess.run([TIMESYNC, "--json", *args], env=project.env(), capture_output=True, text=True,
+                               check=False)
+    if completed.returncode != 0:
+        console.print(completed.stdout + completed.stderr, markup=False)
+        console.print(f"[red]demo: `timesync {' '.join(args)}` failed with exit code {completed.returncode}[/]")
+        sys.exit(completed.returncode)
+    return json.loads(completed.stdout)
 
 
 def _doctor(project: IsolatedMeltano) -> None:
@@ -62,18 +75,19 @@ def _sync(project: IsolatedMeltano, title: str) -> None:
     console.rule(f"[bold]{title}")
     console.print("$ meltano run sync")
     _check(project.run("sync"))
-    with Ledger.open(project.ledger_url) as ledger:
-        table = Table("direction", *SUMMARY_COLUMNS, title="What the sync did")
-        for direction, row in last_sync(ledger).items():
-            table.add_row(direction.replace("_to_", " → "), *(str(n) for n in row.values()))
-        console.print(table)
-        parked = ledger.pairs(states=[PairState.CONFLICT], kind=PairKind.TIME_ENTRY)
-        for pair in parked:
-            console.print(f"  parked conflict: pair {pair.id}, Forecast registration {pair.forecast_id} ⇄ "
-                          f"TimeLog work {pair.timelog_id}: {pair.reason}")
-        locked = ledger.pairs(states=[PairState.LOCKED], kind=PairKind.TIME_ENTRY)
-        console.print(f"  {len(locked)} locked pairs: time in approved or closed periods, never edited, each "
-                      "difference reported (`timesync status`, and the report below)")
+    status = _timesync(project, "status")
+    rows = status["last_sync"]
+    table = Table("direction", *next(iter(rows.values()), {}), title="What the sync did")
+    for direction, row in rows.items():
+        table.add_row(direction.replace("_to_", " → "), *(str(n) for n in row.values()))
+    console.print(table)
+    entries = [pair for pair in status["parked"] if pair["kind"] == "time_entry"]
+    for pair in (pair for pair in entries if pair["state"] == "conflict"):
+        console.print(f"  parked conflict: pair {pair['id']}, Forecast registration {pair['forecast_id']} ⇄ "
+                      f"TimeLog work {pair['timelog_id']}: {pair['reason']}")
+    locked = [pair for pair in entries if pair["state"] == "locked"]
+    console.print(f"  {len(locked)} locked pairs: time in approved or closed periods, never edited, each "
+                  "difference reported (`timesync status`, and the report below)")
 
 
 def _edit_both_sides(sandbox: SandboxProcess, project: IsolatedMeltano) -> None:
@@ -84,47 +98,47 @@ def _edit_both_sides(sandbox: SandboxProcess, project: IsolatedMeltano) -> None:
     f_state, t_state = sandbox.forecast.state(), sandbox.timelog.state()
     initials = {e["employee_id"]: e["initials"] for e in t_state["employees"]}
     allocated = {(a["task_id"], a["employee_id"]) for a in t_state["allocations"]}
-    with Ledger.open(project.ledger_url) as ledger:
-        twin_task = {int(p.forecast_id): int(p.timelog_id)
-                     for p in ledger.pairs(kind=PairKind.TASK) if p.timelog_id}
-        entries = [p for p in ledger.pairs(kind=PairKind.TIME_ENTRY, states=[PairState.LINKED])
-                   if p.forecast_id and p.timelog_id]
+    twin_task = {int(p["forecast_id"]): int(p["timelog_id"])
+                 for p in _timesync(project, "pairs", "--kind", "task") if p["timelog_id"]}
+    entries = [p for p in _timesync(project, "pairs", "--kind", "time_entry", "--state", "linked")
+               if p["forecast_id"] and p["timelog_id"]]
     task, person = next((t, p) for t in f_state["tasks"] for p in t["assigned_persons"]
                         if t["id"] in twin_task and p in persons and (twin_task[t["id"]], persons[p]) in allocated)
     registrations = {r["id"]: r for r in f_state["time_registrations"]}
     work = {u["guid"]: u for u in t_state["work_units"]}
-    open_entries = [p for p in entries if registrations[int(p.forecast_id)]["approval_status"] != "APPROVED"
-                    and work[p.timelog_id]["approved_status"] < 10]
+    open_entries = [p for p in entries if registrations[int(p["forecast_id"])]["approval_status"] != "APPROVED"
+                    and work[p["timelog_id"]]["approved_status"] < 10]
     edited, deleted, conflicted, approved = open_entries[:4]
 
     created = forecast.create_registration(person=person, date=EDIT_DAY, minutes=90, task=task["id"],
                                            notes="Demo: new in Forecast")
     console.print(f"Forecast: new registration {created['id']} (90 min, task {task['title']!r})")
-    forecast.update_registration(int(edited.forecast_id), time_registered=75, notes="Demo: edited in Forecast")
-    console.print(f"Forecast: registration {edited.forecast_id} edited to 75 min")
+    forecast.update_registration(int(edited["forecast_id"]), time_registered=75, notes="Demo: edited in Forecast")
+    console.print(f"Forecast: registration {edited['forecast_id']} edited to 75 min")
     guid = timelog.insert_work(initials=initials[persons[person]], task_id=twin_task[task["id"]], date=EDIT_DAY,
                                minutes=45, note="Demo: new in TimeLog")
     console.print(f"TimeLog:  new work unit {guid} (45 min)")
-    timelog.delete_work(deleted.timelog_id)
-    console.print(f"TimeLog:  work unit {deleted.timelog_id} deleted")
-    both = work[conflicted.timelog_id]
-    forecast.update_registration(int(conflicted.forecast_id), time_registered=30)
+    timelog.delete_work(deleted["timelog_id"])
+    console.print(f"TimeLog:  work unit {deleted['timelog_id']} deleted")
+    both = work[conflicted["timelog_id"]]
+    forecast.update_registration(int(conflicted["forecast_id"]), time_registered=30)
     timelog.update_work(both["guid"], initials=initials[both["employee_id"]], task_id=both["task_id"],
                         date=both["start_at"][:10], minutes=240, note=both["description"])
-    console.print(f"Both:     registration {conflicted.forecast_id} set to 30 min in Forecast and its twin "
+    console.print(f"Both:     registration {conflicted['forecast_id']} set to 30 min in Forecast and its twin "
                   f"{both['guid']} to 240 min in TimeLog: a conflict the sync must park, not overwrite")
-    sandbox.forecast.lock(registration_ids=[int(approved.forecast_id)])
-    unit = work[approved.timelog_id]
+    sandbox.forecast.lock(registration_ids=[int(approved["forecast_id"])])
+    unit = work[approved["timelog_id"]]
     timelog.update_work(unit["guid"], initials=initials[unit["employee_id"]], task_id=unit["task_id"],
                         date=unit["start_at"][:10], minutes=unit["minutes"] + 60, note=unit["description"])
-    console.print(f"Locked:   registration {approved.forecast_id} approved in Forecast, then its twin {unit['guid']} "
-                  "given an hour more in TimeLog: the sync must not edit the approved entry, only report it")
+    console.print(f"Locked:   registration {approved['forecast_id']} approved in Forecast, then its twin "
+                  f"{unit['guid']} given an hour more in TimeLog: the sync must not edit the approved entry, only "
+                  "report it")
 
 
 def _report(project: IsolatedMeltano) -> None:
     """`timesync report` with the taps' settings, as `meltano invoke timesync report` runs it on a real site."""
     console.rule("[bold]The report: both sides' hours per project and week, and why they differ")
-    argv = [str(Path(sys.executable).parent / "timesync"), "report", "--out", str(REPORT_PATH),
+    argv = [TIMESYNC, "report", "--out", str(REPORT_PATH),
             "--until", DEMO_TODAY.isoformat(), "--weeks", str(REPORT_WEEKS)]
     console.print("$ timesync report --out output/report.html")
     completed = subprocess.run(argv, env=project.env(), capture_output=True, text=True, check=False)

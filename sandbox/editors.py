@@ -1,7 +1,8 @@
 """Edit the sandbox through its real APIs, the way a person in Forecast, TimeLog or Harvest would.
 
 The end-to-end tests, the demo and the suites change data through these (never through `/_sandbox/reset`),
-so every edit bumps timestamps and lands in the change feeds exactly as a real edit does.
+so every edit bumps timestamps and lands in the change feeds exactly as a real edit does. They are the other
+people's tools, not the product: plain `requests` for Forecast and a plain zeep client for TimeLog, no retries.
 """
 
 from __future__ import annotations
@@ -11,10 +12,16 @@ import uuid
 from typing import Any
 
 import requests
+import zeep
+from zeep.proxy import ServiceProxy
+from zeep.transports import Transport
+from zeep.wsdl.bindings import Soap11Binding
 
 from sandbox import credentials
+from sandbox.timelog.testing import get_token, retype_token, service_url
 
 HTTP_TIMEOUT_SECONDS = 30
+SUCCESS = "Success"
 #: When a work unit inserted without a start time begins, in site time.
 DEFAULT_START = dt.time(9, 0)
 
@@ -59,22 +66,30 @@ class ForecastEditor:
 
 
 class TimeLogEditor:
-    """Work units through TimeLog's Transactional SOAP API, with the sync's own client."""
+    """Work units through TimeLog's Transactional SOAP API, with a zeep client of its own."""
 
     def __init__(self, timelog_url: str) -> None:
-        from timesync.timelog.client import Service, client_from_config
-
-        self._service = Service.PROJECT_MANAGEMENT
-        self.client = client_from_config({
-            "domain": timelog_url, "account": credentials.TIMELOG_ACCOUNT,
-            "username": credentials.TIMELOG_USERNAME, "password": credentials.TIMELOG_PASSWORD,
-        })
+        transport = Transport(timeout=HTTP_TIMEOUT_SECONDS, operation_timeout=HTTP_TIMEOUT_SECONDS)
+        security_url, pm_url = service_url(timelog_url, "Security"), service_url(timelog_url, "ProjectManagement")
+        self._pm_client = zeep.Client(f"{pm_url}?wsdl", transport=transport)
+        self._security = _soap11(zeep.Client(f"{security_url}?wsdl", transport=transport), security_url)
+        self._pm = _soap11(self._pm_client, pm_url)
+        self._token: Any = None
 
     def _write(self, operation: str, **params: Any) -> None:
-        results = self.client.batch(self._service, operation, source=0, **params)
-        refused = [result for result in results if not result.ok]
-        if refused:
-            raise RuntimeError(f"TimeLog {operation} refused: {[r.message for r in refused]}")
+        """One batch write; a refused item raises. An expired token is replaced once."""
+        for attempt in (1, 2):
+            if self._token is None:
+                self._token = retype_token(self._pm_client, get_token(self._security))
+            response = getattr(self._pm, operation)(source=0, token=self._token, **params)
+            if response.ResponseState == SUCCESS and not _refused(response):
+                return
+            messages = _refused(response) or [m.Message for m in (response.Messages.APIMessage
+                                                                   if response.Messages else [])]
+            if attempt == 1 and any("expired" in (m or "").lower() for m in messages):
+                self._token = None
+                continue
+            raise RuntimeError(f"TimeLog {operation} refused: {messages}")
 
     @staticmethod
     def _unit(guid: str, *, initials: str, task_id: int, date: str, minutes: int, note: str,
@@ -145,3 +160,16 @@ class HarvestEditor:
     def delete_time_entry(self, entry_id: int) -> None:
         """DELETE a time entry."""
         self._send("DELETE", f"time_entries/{entry_id}")
+
+
+def _soap11(client: zeep.Client, address: str) -> Any:
+    """A service's SOAP 1.1 port (the one TimeLog's own samples call), at `address`."""
+    binding = next(port.binding for service in client.wsdl.services.values() for port in service.ports.values()
+                   if isinstance(port.binding, Soap11Binding))
+    return ServiceProxy(client, binding, address=address)
+
+
+def _refused(response: Any) -> list[str | None]:
+    """The messages of the items a batch write refused."""
+    containers = getattr(response.Return, "BatchContainerOfWorkUnit", None) if response.Return else None
+    return [c.Message for c in containers or [] if c.Status != SUCCESS]

@@ -21,6 +21,15 @@ def reference_dir() -> Path:
     return REFERENCE_DIR
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _wsdl_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Keep the tests' TimeLog WSDL cache out of the user's ~/.cache."""
+    path = tmp_path_factory.mktemp("timesync-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TIMESYNC_CACHE_DIR", str(path))
+        yield path
+
+
 @pytest.fixture(scope="session")
 def _sandbox_session() -> Iterator[tuple[SandboxProcess, dict, dict]]:
     with SandboxProcess(data="demo") as sandbox:
@@ -52,3 +61,11 @@ def sandbox(_sandbox_session: tuple[SandboxProcess, dict, dict]) -> SandboxProce
         process.timelog.reset(timelog_start)
     process.restore_harvest()  # type: ignore[attr-defined]
     return process
+
+
+@pytest.fixture
+def timelog_sandbox(sandbox: SandboxProcess) -> SandboxProcess:
+    """The demo sandbox, or a skip when its TimeLog simulator is not there."""
+    if not sandbox.timelog_url:
+        pytest.skip("the sandbox has no TimeLog simulator (sandbox/timelog/app.py)")
+    return sandbox

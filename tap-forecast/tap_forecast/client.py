@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import email.utils
 import functools
 import logging
 import sys
@@ -14,9 +13,13 @@ from urllib.parse import urlsplit
 import fastjsonschema
 import requests
 from singer_sdk import RESTStream
-from singer_sdk.authenticators import APIKeyAuthenticator
 from singer_sdk.exceptions import RetriableAPIError
 
+from forecast_api.auth import ApiKeyAuth
+from forecast_api.clock import server_lag
+from forecast_api.pagination import page_params
+from forecast_api.retry import RetryPolicy
+from forecast_api.settings import TIMEOUT_SECONDS, api_root
 from tap_forecast import timestamps
 from tap_forecast.errors import ONE_LINE_ERRORS, endpoint_of, error_for, malformed, unreachable
 from tap_forecast.pagination import ForecastPaginator, decode_json, decode_page
@@ -32,18 +35,8 @@ if TYPE_CHECKING:
     from backoff.types import Details
     from singer_sdk.helpers.types import Context
 
-API_KEY_HEADER = "X-FORECAST-API-KEY"
-API_PATH = "/api"
-#: Seconds to open a connection, and to wait for each read. A page of 1,000 records takes well under a second.
-CONNECT_TIMEOUT_SECONDS = 10
-READ_TIMEOUT_SECONDS = 120
-#: Attempts per request (the first try included) on 429, 5xx, timeouts and dropped connections.
-MAX_ATTEMPTS = 6
-#: Exponential backoff: 1, 2, 4, 8, 16 seconds (plus up to a second of jitter) when no Retry-After is given.
-BACKOFF_BASE_SECONDS = 1
-BACKOFF_MAX_SECONDS = 60
-#: A Retry-After above this is capped, so a bad header cannot stall a 15-minute schedule for hours.
-MAX_RETRY_AFTER_SECONDS = 300
+#: Forecast's retry policy (attempts, waits, Retry-After, jitter), the same for every Forecast caller.
+RETRY = RetryPolicy()
 #: `updated_after` is strictly after (the docs do not say; we assume the worst), and has second precision.
 #: Stepping back one second re-reads the bookmark's own second, so an edit made later in that second is seen.
 BOUNDARY_STEP = timedelta(seconds=1)
@@ -63,19 +56,19 @@ class ForecastStream(RESTStream[int]):
     @property
     def url_base(self) -> str:
         """`https://api.forecast.it/api`; stream paths start with the version (`/v1/projects`)."""
-        return self.config["base_url"].rstrip("/") + API_PATH
+        return api_root(self.config["base_url"])
 
     @override
     @cached_property
-    def authenticator(self) -> APIKeyAuthenticator:
+    def authenticator(self) -> ApiKeyAuth:
         """The API key in the `X-FORECAST-API-KEY` header."""
-        return APIKeyAuthenticator(key=API_KEY_HEADER, value=self.config["api_key"], location="header")
+        return ApiKeyAuth(self.config["api_key"])
 
     @override
     @property
     def timeout(self) -> tuple[int, int]:  # type: ignore[override]  # requests takes (connect, read)
         """Connect and read timeouts, in seconds."""
-        return CONNECT_TIMEOUT_SECONDS, READ_TIMEOUT_SECONDS
+        return TIMEOUT_SECONDS
 
     @override
     @cached_property
@@ -110,25 +103,24 @@ class ForecastStream(RESTStream[int]):
             try:
                 return with_retries(*args, **kwargs)
             except (requests.ConnectionError, requests.Timeout) as exc:
-                raise unreachable(self.config["base_url"], exc, MAX_ATTEMPTS) from None
+                raise unreachable(self.config["base_url"], exc, RETRY.max_attempts) from None
 
         return request
 
     @override
     def backoff_max_tries(self) -> int:
         """Attempts per request, the first included."""
-        return MAX_ATTEMPTS
+        return RETRY.max_attempts
 
     @override
-    def backoff_wait_generator(self) -> Generator[float, Exception | None, None]:
+    def backoff_wait_generator(self) -> Generator[float, BaseException | None, None]:
         """Wait what a 429's `Retry-After` asks, else back off exponentially."""
-        attempt = 0
-        exception = yield 0  # primed by the backoff library
-        while True:
-            attempt += 1
-            exponential = min(BACKOFF_BASE_SECONDS * 2 ** (attempt - 1), BACKOFF_MAX_SECONDS)
-            retry_after = _retry_after_seconds(exception)
-            exception = yield exponential if retry_after is None else retry_after
+        return RETRY.waits()
+
+    @override
+    def backoff_jitter(self, value: float) -> float:
+        """Up to a second more on a backoff wait; a `Retry-After` is waited as asked."""
+        return RETRY.jitter(value)
 
     @override
     def backoff_handler(self, details: Details) -> None:
@@ -139,7 +131,7 @@ class ForecastStream(RESTStream[int]):
         reason = str(exception) if isinstance(exception, RetriableAPIError) else type(exception).__name__
         self.logger.warning(
             "Retrying %s in %.1f s (attempt %d of %d): %s",
-            what, details.get("wait", 0), details.get("tries", 0) + 1, MAX_ATTEMPTS, reason,
+            what, details.get("wait", 0), details.get("tries", 0) + 1, RETRY.max_attempts, reason,
         )
 
     # -- parsing and checking records ---------------------------------------------------------------
@@ -292,7 +284,7 @@ class ForecastPagedStream(ForecastStream):
     @override
     def get_url_params(self, context: Context | None, next_page_token: int | None) -> dict[str, Any]:
         """The page to read, and `page_size` records per page."""
-        return {"pageNumber": next_page_token, "pageSize": self.config["page_size"]}
+        return page_params(next_page_token, self.config["page_size"])
 
     @override
     def parse_response(self, response: requests.Response) -> Iterable[dict]:
@@ -325,40 +317,9 @@ class ClientFilteredForecastStream(ForecastPagedStream):
         return processed
 
 
-def server_lag(response: requests.Response) -> timedelta:
-    """An upper bound of how far the server's clock is behind ours, from the answer's `Date` header (0 without one).
-
-    `Date` is truncated to the second and stamped before the answer arrived, so the bound errs on the safe side.
-    """
-    try:
-        stamped = email.utils.parsedate_to_datetime(response.headers["Date"])
-    except (KeyError, TypeError, ValueError):
-        return timedelta(0)
-    if stamped.tzinfo is None:
-        return timedelta(0)
-    return max(datetime.now(UTC) - stamped, timedelta(0))
-
-
 def _readable(error: fastjsonschema.JsonSchemaValueException, field: str | None = None) -> str:
     """`data.time_registered must be integer` -> `time_registered must be integer` (`data` is the field checked)."""
     message = error.message
     if field is not None:
         return message.replace("data", field, 1)
     return message.replace("data.", "", 1).replace("data ", "the record ", 1)
-
-
-def _retry_after_seconds(exception: Exception | None) -> float | None:
-    """The wait a `Retry-After` header asks for (seconds or an HTTP date), capped; None without one."""
-    response = getattr(exception, "response", None)
-    value = response.headers.get("Retry-After") if response is not None else None
-    if not value:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            moment = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        seconds = (moment - datetime.now(UTC)).total_seconds()
-    return min(max(seconds, 0.0), MAX_RETRY_AFTER_SECONDS)

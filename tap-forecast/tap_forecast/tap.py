@@ -8,6 +8,7 @@ from typing import Any
 from singer_sdk import Tap
 from singer_sdk import typing as th
 
+from forecast_api.settings import CONNECTION_SETTINGS
 from tap_forecast.errors import ONE_LINE_ERRORS
 from tap_forecast.streams import STREAM_TYPES, ForecastStream
 
@@ -16,7 +17,6 @@ if sys.version_info >= (3, 12):
 else:
     from typing_extensions import override
 
-DEFAULT_BASE_URL = "https://api.forecast.it"
 DEFAULT_PAGE_SIZE = 500
 #: Forecast documents no maximum page size; production clients use 1000 successfully.
 MAX_PAGE_SIZE = 1000
@@ -31,17 +31,8 @@ class TapForecast(Tap):
     package_name = "tap-forecast"
 
     config_jsonschema = th.PropertiesList(
-        th.Property(
-            "api_key", th.StringType, required=True, secret=True,
-            title="API key",
-            description="Forecast API key (Admin > API Keys). Sent in the X-FORECAST-API-KEY header; "
-                        "it grants full account access, so keep it secret.",
-        ),
-        th.Property(
-            "base_url", th.StringType, default=DEFAULT_BASE_URL,
-            title="Base URL",
-            description="Forecast API root without /api/vN. Change it only for a proxy or the local sandbox.",
-        ),
+        *(th.Property(name, th.CustomType(spec), required=name in CONNECTION_SETTINGS["required"])
+          for name, spec in CONNECTION_SETTINGS["properties"].items()),
         th.Property(
             "start_date", th.DateTimeType,
             title="Start date",

@@ -13,20 +13,33 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from singer_sdk import Stream
 
 from tap_timelog import schemas
-from timesync.timelog import Service, TimeLogConfigError, TimeLogError
-from timesync.timelog.client import ALL_IDS, ALL_STATUS
-from timesync.timelog.convert import month_windows, parse_datetime, to_date, to_guid, to_site_local, to_utc_rfc3339
-from timesync.timelog.records import (
-    GuidModel,
+from tap_timelog.records import (
+    GUID_RECORD_FIELDS,
     allocation_record,
     customer_record,
     department_record,
+    employee_record,
     external_keys,
-    require,
+    keyed,
+    matching_model,
+    project_record,
     task_record,
     work_deletion_record,
     work_record,
 )
+from timelog_api.convert import (
+    month_windows,
+    parse_datetime,
+    require,
+    to_date,
+    to_guid,
+    to_site_local,
+    to_utc_rfc3339,
+)
+from timelog_api.errors import TimeLogConfigError, TimeLogError
+from timelog_api.guids import GuidModel, employee_work_guids
+from timelog_api.items import ALL_IDS, ALL_STATUS
+from timelog_api.services import Service
 
 if sys.version_info >= (3, 12):
     from typing import override
@@ -36,7 +49,7 @@ else:
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
 
-    from timesync.timelog import TimeLogClient
+    from timelog_api.client import TimeLogClient
 
 #: TimeLog keeps the work change log for 3 months; a few days less leaves room for clock and month lengths.
 CHANGE_LOG_RETENTION = dt.timedelta(days=88)
@@ -283,7 +296,8 @@ class EmployeesStream(TimeLogStream):
 
     @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
-        yield from self.client.employees()
+        guids = self.client.employee_guids()
+        yield from self.client.employees(parse=lambda item: employee_record(item, guids.get(int(item["ID"]))))
 
 
 class ProjectsStream(TimeLogStream):
@@ -295,7 +309,7 @@ class ProjectsStream(TimeLogStream):
 
     @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
-        yield from self.client.projects()
+        yield from self.client.projects(parse=lambda item: project_record(item, self.tz))
 
 
 class CustomersStream(ReportingStream):
@@ -404,9 +418,9 @@ class WorkStream(ChangeLogStream):
         for record in self._read(date_ranges(changed.values())):
             # Reporting filters by registration date: keep only the units the change log named, by whichever of
             # their two Reporting GUIDs is the change log's.
-            model = GuidModel.matching(record, changed)
+            model = matching_model(record, changed)
             if model is not None:
-                yield self._learned(context, model).keyed(record)
+                yield keyed(self._learned(context, model), record)
         self.save_cursor(context, cursor)
 
     def _read_history(
@@ -416,9 +430,9 @@ class WorkStream(ChangeLogStream):
         model = self._known_model(context)
         for record in self._read(month_windows(first, last)):
             model = model or self._learned(context, self._find_model(record))
-            keyed = model.keyed(record)
-            if keep(keyed):
-                yield keyed
+            record = keyed(model, record)
+            if keep(record):
+                yield record
 
     def _known_model(self, context: Context | None) -> GuidModel | None:
         """The GUID model the `guid_model` setting names, else the one found on an earlier run."""
@@ -434,24 +448,23 @@ class WorkStream(ChangeLogStream):
         known = self._known_model(context)
         if known is not None and known is not model:
             raise TimeLogConfigError(
-                f"TimeLog's change log names work units by their Reporting {model.record_field}, but guid_model is "
-                f"{known.value!r} (set, or found on an earlier run). Check with `timesync doctor --write-probe "
+                f"TimeLog's change log names work units by their Reporting {GUID_RECORD_FIELDS[model]}, but guid_model "
+                f"is {known.value!r} (set, or found on an earlier run). Check with `timesync doctor --write-probe "
                 "TASK_ID` and set tap-timelog's guid_model to what it reports.")
         self.get_context_state(context)[GUID_MODEL_STATE] = model.value
         return model
 
     def _find_model(self, record: dict[str, Any]) -> GuidModel:
         """Which Reporting GUID of this unit the Transactional API uses: one GetEmployeeWork of its day, read-only."""
-        day = dt.datetime.combine(dt.date.fromisoformat(record["date"]), dt.time())
-        units = self.client.fetch(Service.PROJECT_MANAGEMENT, "GetEmployeeWork",
-                                  initials=record.get("employee_initials") or "", startDate=day, endDate=day)
-        model = GuidModel.matching(record, {to_guid(unit.get("GUID")) for unit in units})
+        guids = employee_work_guids(self.client, record.get("employee_initials") or "",
+                                    dt.date.fromisoformat(record["date"]))
+        model = matching_model(record, guids)
         if model is None:
             raise TimeLogConfigError(
                 f"could not tell which Reporting GUID of work unit {record.get('work_unit_id')} the Transactional "
                 "API uses (GetEmployeeWork of its day has neither); run `timesync doctor --write-probe TASK_ID` "
                 "and set tap-timelog's guid_model (time_registration or work_unit) to what it reports")
-        self.logger.info("work: this TimeLog site's Transactional GUID is Reporting's %s", model.record_field)
+        self.logger.info("work: this TimeLog site's Transactional GUID is Reporting's %s", GUID_RECORD_FIELDS[model])
         return model
 
     @staticmethod

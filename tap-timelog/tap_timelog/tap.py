@@ -9,9 +9,10 @@ from singer_sdk import Tap
 from singer_sdk import typing as th
 
 from tap_timelog.streams import AUTO_GUID_MODEL, DEFAULT_OVERLAP_SECONDS, STREAM_TYPES, TimeLogStream
-from timesync.settings import TIMELOG_CONNECTION_SETTINGS
-from timesync.timelog import TimeLogClient, TimeLogError, client_from_config
-from timesync.timelog.records import GuidModel
+from timelog_api.client import TimeLogClient, client_from_config
+from timelog_api.errors import TimeLogError
+from timelog_api.guids import GuidModel
+from timelog_api.settings import CONNECTION_SETTINGS
 
 if sys.version_info >= (3, 12):
     from typing import override
@@ -28,7 +29,8 @@ class TapTimeLog(Tap):
     package_name = "tap-timelog"
 
     config_jsonschema = th.PropertiesList(
-        *TIMELOG_CONNECTION_SETTINGS,
+        *(th.Property(name, th.CustomType(spec), required=name in CONNECTION_SETTINGS["required"])
+          for name, spec in CONNECTION_SETTINGS["properties"].items()),
         th.Property(
             "start_date", th.DateTimeType,
             description="First run only: `work` reads registrations dated on or after this day (default: "

@@ -7,12 +7,8 @@ from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from timesync.forecast.registrations import (
-    ForecastFatalError,
-    ForecastOutcomeUnknownError,
-    ForecastRefusedError,
-    ForecastRegistrations,
-)
+from forecast_api import ForecastFatalError, ForecastOutcomeUnknownError, ForecastRefusedError, ForecastRegistrations
+from timesync.adapters import ForecastAdapter
 from timesync.ledger import Outcome, UnresolvedDependencyError
 from timesync.model import TimeEntry
 from timesync.reconcile.apply import CommandSink, OutcomeRecorder
@@ -24,6 +20,9 @@ DEFAULT_MAX_CONCURRENCY = 4
 #: How often a create whose outcome was unknown (timeout, 500) is looked up and tried again.
 MAX_UNCERTAIN_CREATES = 3
 MOVE_REFUSED = "move: the delete half did not happen (conflict, lock or failure), so the create half waits"
+REGISTRATIONS_STREAM = "time_registrations"
+#: Reads Forecast registrations the way the mapper reads the tap's, so a re-read twin compares equal to its base.
+ADAPTER = ForecastAdapter()
 
 
 def _person_days(command: dict[str, Any]) -> set[tuple[Any, Any]]:
@@ -133,13 +132,22 @@ class ForecastSink(CommandSink):
         if not fingerprint.get("person") or not fingerprint.get("date"):
             return None
         records = self.api.of_person_on(int(fingerprint["person"]), fingerprint["date"])
-        candidates = [self.api.entry(record) for record in records
+        candidates = [self._entry(record) for record in records
                       if not recorder.paired_elsewhere(command, str(record["id"]))]
         return find_created({**command, "fingerprint": fingerprint}, candidates)
 
     def _current(self, registration_id: str | None) -> TimeEntry | None:
         record = self.api.get(int(registration_id)) if registration_id else None
-        return self.api.entry(record) if record else None
+        return self._entry(record) if record else None
+
+    def _entry(self, record: dict[str, Any]) -> TimeEntry:
+        """A v1/v3 registration as a canonical time entry (through the Forecast adapter, like the tap's)."""
+        project = record.get("project")
+        if project is None and record.get("task") is not None:
+            project = self.api.task_project(int(record["task"]))
+        entry = ADAPTER.to_canonical(REGISTRATIONS_STREAM, {**record, "project_id": project})[0]
+        assert isinstance(entry, TimeEntry)
+        return entry
 
     def _update(self, command: dict[str, Any], recorder: OutcomeRecorder) -> None:
         verdict = check_lease(command, self._current(command.get("twin_id")))

@@ -6,10 +6,10 @@ from functools import cached_property
 
 from singer_sdk import typing as th
 
+from forecast_api import CONNECTION_SETTINGS, ForecastError, ForecastRegistrations
 from target_forecast.sinks import DEFAULT_MAX_CONCURRENCY, ForecastSink
-from timesync.forecast.registrations import ForecastRegistrations, ForecastWriteError
 from timesync.reconcile.apply import CommandTarget
-from timesync.settings import FORECAST_CONNECTION_SETTINGS, LEDGER_SETTINGS
+from timesync.settings import LEDGER_SETTINGS, client_settings
 
 
 class TargetForecast(CommandTarget):
@@ -19,10 +19,10 @@ class TargetForecast(CommandTarget):
     default_sink_class = ForecastSink
     #: Per-registration refusals are recorded by the sink; what escapes it (key refused, Forecast unreachable or
     #: answering nonsense) ends the run.
-    fatal_errors = (*CommandTarget.fatal_errors, ForecastWriteError)
+    fatal_errors = (*CommandTarget.fatal_errors, ForecastError)
 
     config_jsonschema = th.PropertiesList(
-        *FORECAST_CONNECTION_SETTINGS,
+        *client_settings(CONNECTION_SETTINGS),
         *LEDGER_SETTINGS,
         th.Property("max_concurrency", th.IntegerType(minimum=1), default=DEFAULT_MAX_CONCURRENCY,
                     description="Concurrent write requests (Forecast fair use: stay low)."),

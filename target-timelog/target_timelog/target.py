@@ -8,9 +8,11 @@ from singer_sdk import typing as th
 
 from target_timelog.sinks import TimeLogSink
 from target_timelog.writer import DEFAULT_WORK_BATCH_SIZE, TimeLogWriter
+from timelog_api.client import TimeLogClient, client_from_config
+from timelog_api.errors import TimeLogError
+from timelog_api.settings import CONNECTION_SETTINGS
 from timesync.reconcile.apply import CommandTarget
-from timesync.settings import LEDGER_SETTINGS, TIMELOG_CONNECTION_SETTINGS
-from timesync.timelog import TimeLogClient, TimeLogError, client_from_config
+from timesync.settings import LEDGER_SETTINGS, client_settings
 
 
 class TargetTimeLog(CommandTarget):
@@ -22,7 +24,7 @@ class TargetTimeLog(CommandTarget):
     fatal_errors = (*CommandTarget.fatal_errors, TimeLogError)
 
     config_jsonschema = th.PropertiesList(
-        *TIMELOG_CONNECTION_SETTINGS,
+        *client_settings(CONNECTION_SETTINGS),
         *LEDGER_SETTINGS,
         th.Property("work_batch_size", th.IntegerType, default=DEFAULT_WORK_BATCH_SIZE,
                     description="Work units per InsertWork/UpdateWork/DeleteWork call."),

@@ -12,6 +12,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from timelog_api.client import EMPLOYEES_PAGE_SIZE, TimeLogClient
+from timelog_api.convert import duration_to_minutes, minutes_to_duration, to_date, to_guid
+from timelog_api.errors import TimeLogApiError, TimeLogConfigError
+from timelog_api.registration import additional_text_required, registration_settings
+from timelog_api.responses import BatchItemResult
+from timelog_api.services import Service
 from timesync.adapters import TimeLogAdapter
 from timesync.adapters.timelog import APPROVED_STATUS_MIN, work_description
 from timesync.ledger import Outcome, UnresolvedDependencyError
@@ -19,10 +25,6 @@ from timesync.model import TimeEntry, minutes_from_hours, parse_date
 from timesync.reconcile.apply import OutcomeRecorder
 from timesync.reconcile.commands import CommandKind
 from timesync.reconcile.lease import check_lease, find_created, move_create_allowed
-from timesync.timelog import BatchItemResult, Service, TimeLogApiError, TimeLogClient, TimeLogConfigError
-from timesync.timelog.client import EMPLOYEES_PAGE_SIZE
-from timesync.timelog.convert import duration_to_minutes, minutes_to_duration, to_date, to_guid
-from timesync.timelog.registration import additional_text_required, registration_settings
 
 logger = logging.getLogger(__name__)
 

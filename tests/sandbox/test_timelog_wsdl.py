@@ -24,7 +24,7 @@ from sandbox.timelog.testing import get_token, reporting_url, retype_token, serv
 NS_WSDL = "http://schemas.xmlsoap.org/wsdl/"
 NS_XSD = "http://www.w3.org/2001/XMLSchema"
 PM_PATH = "/sandbox/WebServices/ProjectManagement/V1_8/ProjectManagementServiceSecure.svc"
-#: The product's zeep settings (timesync.timelog.client).
+#: The product's zeep settings (timelog_api.client).
 PRODUCT_SETTINGS = zeep.Settings(strict=True, xml_huge_tree=False, forbid_dtd=True, forbid_entities=True,
                                  forbid_external=True)
 

@@ -1,10 +1,9 @@
-"""Pure-function tests of tap-forecast: timestamps, key casing, the error policy, Retry-After and pages."""
+"""Pure-function tests of tap-forecast: timestamps, key casing, the error policy, backoff and pages."""
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime
+from datetime import UTC, datetime
 
 import pytest
 import requests
@@ -14,7 +13,6 @@ from singer_sdk.exceptions import RetriableAPIError
 from urllib3.exceptions import MaxRetryError
 
 from tap_forecast import timestamps
-from tap_forecast.client import MAX_RETRY_AFTER_SECONDS, _retry_after_seconds, server_lag
 from tap_forecast.errors import (
     ForecastAuthError,
     ForecastError,
@@ -93,28 +91,6 @@ def test_the_401_message_says_what_to_fix() -> None:
     message = str(error_for(_response(401, {"status": 401, "message": "Server failed to authenticate the request."})))
     assert "wrong or disabled" in message
     assert "api_key" in message
-
-
-@pytest.mark.parametrize("seconds", [0, 1, 7, 120])
-def test_retry_after_in_seconds_is_honoured(seconds: int) -> None:
-    """A 429's Retry-After sets the wait."""
-    error = RetriableAPIError("429", _response(429, {}, headers={"Retry-After": str(seconds)}))
-    assert _retry_after_seconds(error) == seconds
-
-
-def test_retry_after_as_http_date_is_honoured() -> None:
-    """Retry-After may also be an HTTP date."""
-    later = datetime.now(UTC) + timedelta(seconds=30)
-    error = RetriableAPIError("429", _response(429, {}, headers={"Retry-After": format_datetime(later, usegmt=True)}))
-    assert 25 <= _retry_after_seconds(error) <= 30
-
-
-def test_a_huge_retry_after_is_capped_and_a_missing_one_is_none() -> None:
-    """A bad header must not stall a scheduled run for hours; without one, exponential backoff applies."""
-    huge = RetriableAPIError("429", _response(429, {}, headers={"Retry-After": "86400"}))
-    assert _retry_after_seconds(huge) == MAX_RETRY_AFTER_SECONDS
-    assert _retry_after_seconds(RetriableAPIError("503", _response(503, {}))) is None
-    assert _retry_after_seconds(TimeoutError()) is None
 
 
 @pytest.mark.parametrize(("number", "size", "total", "count", "last"), [
@@ -228,13 +204,3 @@ def test_an_unreachable_base_url_names_forecast_and_the_setting() -> None:
     assert message.startswith("cannot reach Forecast at http://127.0.0.1:9 (base_url) after 6 attempts: ")
     assert "Connection refused" in message
     assert "object at 0x" not in message
-
-
-@pytest.mark.parametrize(("server_clock", "lag"), [
-    (timedelta(minutes=-10), timedelta(minutes=10)), (timedelta(minutes=10), timedelta(0)), (None, timedelta(0)),
-])
-def test_the_server_lag_comes_from_the_date_header(server_clock: timedelta | None, lag: timedelta) -> None:
-    """A server clock behind ours moves the next read's start back by as much; one ahead changes nothing."""
-    date = format_datetime(datetime.now(UTC) + server_clock, usegmt=True) if server_clock else "not a date"
-    measured = server_lag(_response(200, [], headers={"Date": date}))
-    assert lag <= measured <= lag + timedelta(seconds=2)

@@ -5,25 +5,14 @@ from __future__ import annotations
 import io
 import json
 from collections import defaultdict
-from collections.abc import Iterator
 from contextlib import redirect_stdout
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 
 from sandbox import credentials
 from sandbox.testing import SandboxProcess
 from tap_timelog.tap import TapTimeLog
-
-
-@pytest.fixture(autouse=True, scope="session")
-def _wsdl_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """Keep the tests' WSDL cache out of the user's ~/.cache."""
-    path = tmp_path_factory.mktemp("timesync-cache")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("TIMESYNC_CACHE_DIR", str(path))
-        yield path
 
 
 @dataclass
@@ -65,25 +54,7 @@ def run_tap(config: dict, state: dict | None = None, streams: set[str] | None = 
 
 def sandbox_config(timelog_url: str, **overrides: object) -> dict:
     """A tap config pointing at a TimeLog sandbox (its simulated site clock is UTC)."""
-    return {
-        "domain": timelog_url,
-        "account": credentials.TIMELOG_ACCOUNT,
-        "username": credentials.TIMELOG_USERNAME,
-        "password": credentials.TIMELOG_PASSWORD,
-        "site_code": credentials.TIMELOG_SITE_CODE,
-        "reporting_username": credentials.TIMELOG_REPORTING_USERNAME,
-        "reporting_password": credentials.TIMELOG_REPORTING_PASSWORD,
-        "site_timezone": "UTC",
-        **overrides,
-    }
-
-
-@pytest.fixture
-def timelog_sandbox(sandbox: SandboxProcess) -> SandboxProcess:
-    """The demo sandbox, or a skip when its TimeLog simulator is not there."""
-    if not sandbox.timelog_url:
-        pytest.skip("the sandbox has no TimeLog simulator (sandbox/timelog/app.py)")
-    return sandbox
+    return {**credentials.timelog_settings(timelog_url), "site_timezone": "UTC", **overrides}
 
 
 @pytest.fixture

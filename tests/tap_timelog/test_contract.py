@@ -15,7 +15,8 @@ from lxml import etree
 
 from sandbox.testing import SandboxProcess
 from tap_timelog.tap import TapTimeLog
-from timesync.timelog import Service, TimeLogClient, client_from_config
+from timelog_api.client import TimeLogClient, client_from_config
+from timelog_api.services import Service
 
 from .conftest import run_tap
 

@@ -12,7 +12,12 @@ import pytest
 from sandbox import credentials
 from sandbox.testing import SandboxProcess
 from sandbox.timelog.demo import DEMO_TODAY
-from timesync.timelog import Service, client_from_config
+from tap_timelog.records import keyed, work_record
+from timelog_api.client import client_from_config
+from timelog_api.guids import GuidModel
+from timelog_api.items import require_work_item
+from timelog_api.services import Service
+from timesync.adapters import TimeLogAdapter
 
 from .conftest import SyncResult, run_tap
 
@@ -210,12 +215,17 @@ def test_a_wrong_account_names_the_settings_to_check(timelog_sandbox: SandboxPro
     assert "check the domain and account" in str(stopped.value.code)
 
 
-def test_employees_and_projects_conveniences_match_the_streams(config: dict) -> None:
-    """The timesync CLI reads employees and projects through the client; they equal the tap's records."""
+def test_employees_and_projects_read_raw_match_the_streams(config: dict) -> None:
+    """The timesync CLI reads employees and projects through the client, raw, and converts them with the adapter;
+    they equal what the adapter makes of the tap's records."""
     result = run_tap(config, streams={"employees", "projects"})
+    adapter = TimeLogAdapter()
     with client_from_config(config) as client:
-        assert client.employees() == result.records["employees"]
-        assert client.projects() == result.records["projects"]
+        people = client.employees(parse=adapter.person_from_reporting)
+        projects = client.projects(parse=adapter.project_from_reporting)
+    assert people == [p for r in result.records["employees"] for p in adapter.to_canonical("employees", r)]
+    assert projects == [p for r in result.records["projects"] for p in adapter.to_canonical("projects", r)]
+    assert len(people) == len(result.records["employees"]) > 0
     assert all(e["employee_guid"] and e["user_id"] for e in result.records["employees"])
 
 
@@ -235,3 +245,20 @@ def test_a_task_created_with_an_external_key_is_emitted_with_it(timelog_sandbox:
     assert by_guid[task["ID"]]["external_keys"] == [{"system_name": "Forecast", "external_id": "4711"}]
     assert by_guid[task["ID"]]["parent_task_id"] is None
     assert by_guid[task["ID"]]["project_id"] == project_id
+
+
+@pytest.mark.parametrize("model", list(GuidModel))
+def test_work_items_read_raw_give_the_entries_of_the_work_records(config: dict, model: GuidModel) -> None:
+    """`timesync report` and `doctor` read Reporting work items raw; the adapter makes of each the entry that the
+    tap's `work` record of it, keyed the same way, gives."""
+    adapter = TimeLogAdapter()
+    with client_from_config(config) as client:
+        first = DEMO_TODAY - dt.timedelta(days=25)  # the site allows at most 31 days per call
+        items = list(client.reporting_paged(
+            "GetWorkUnitsRawPaged", page_size=500, workUnitID=0, employeeID=0, allocationID=0, taskID=0, projectID=0,
+            departmentID=0, startDate=first.isoformat(), endDate=DEMO_TODAY.isoformat(), parse=require_work_item))
+        tz = client.site_tz
+    assert len(items) > 10
+    for item in items:
+        [from_record] = adapter.to_canonical("work", keyed(model, work_record(item, tz, {})))
+        assert adapter.entry_from_reporting(item, model, tz) == from_record

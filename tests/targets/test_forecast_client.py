@@ -1,4 +1,4 @@
-"""The Forecast write client and target-forecast's worker pool: backoff, Retry-After, unknown outcomes, bounds."""
+"""target-forecast's worker pool with the Forecast write client: unknown outcomes, bounds."""
 
 from __future__ import annotations
 
@@ -8,26 +8,13 @@ from typing import Any
 
 import pytest
 
-from sandbox import credentials
 from target_forecast.target import TargetForecast
 from tests.targets.helpers import forecast_config, listen, plan, run_target, timelog_work
-from timesync.forecast.registrations import ForecastFatalError, ForecastRegistrations
 from timesync.ledger import PairKind, PairState
 from timesync.model import Direction
 
 T2F = Direction.TIMELOG_TO_FORECAST
 POST = "POST /api/v1/time_registrations"
-
-
-def test_retry_after_is_honoured_and_a_lasting_429_fails_the_run(sandbox):
-    """Every wait is the server's Retry-After; when the attempts are used up the error is fatal (no bookmark)."""
-    sandbox.forecast.faults(error_rate=1.0, statuses=[429], retry_after_seconds=3)
-    waits: list[float] = []
-    client = ForecastRegistrations(sandbox.forecast_url, credentials.FORECAST_API_KEY, max_attempts=4,
-                                   sleep=waits.append)
-    with pytest.raises(ForecastFatalError, match="after 4 attempts"):
-        client.get(1)
-    assert waits == [3.0, 3.0, 3.0]
 
 
 def test_a_create_that_failed_server_side_is_looked_up_before_it_is_posted_again(sandbox, ledger, ledger_url):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import requests
 
+from forecast_api import ForecastFatalError
 from sandbox import credentials
 from target_forecast.target import TargetForecast
 from tests.targets.helpers import (
@@ -16,7 +17,6 @@ from tests.targets.helpers import (
     timelog_deletion,
     timelog_work,
 )
-from timesync.forecast.registrations import ForecastFatalError
 from timesync.ledger import Ledger, PairKind, PairState
 from timesync.model import Direction
 

@@ -25,9 +25,12 @@ from tests.targets.helpers import (
     singer_input,
     timelog_config,
 )
+from timelog_api.client import TimeLogClient
+from timelog_api.errors import TimeLogLoginError, TimeLogTransportError
+from timelog_api.services import Service
+from timelog_api.settings import TimeLogSettings
 from timesync.ledger import Ledger, PairKind, PairState
 from timesync.model import Direction
-from timesync.timelog import Service, TimeLogClient, TimeLogLoginError, TimeLogSettings, TimeLogTransportError
 
 F2T = Direction.FORECAST_TO_TIMELOG
 

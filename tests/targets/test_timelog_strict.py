@@ -19,9 +19,11 @@ from tests.targets.helpers import (
     run_target,
     timelog_config,
 )
+from timelog_api.client import TimeLogClient
+from timelog_api.services import Service
+from timelog_api.settings import TimeLogSettings
 from timesync.ledger import Ledger, PairKind, PairState
 from timesync.model import Direction
-from timesync.timelog import Service, TimeLogClient, TimeLogSettings
 
 F2T = Direction.FORECAST_TO_TIMELOG
 OTHER_SYSTEM = "Jira"

@@ -1,19 +1,17 @@
-"""Pure pieces of the targets, as a specification: serialisation, lock words, ordering, GUIDs, Retry-After."""
+"""Pure pieces of the targets, as a specification: serialisation, lock words, ordering, GUIDs."""
 
 from __future__ import annotations
 
 import datetime as dt
-import email.utils
 from decimal import Decimal
 
 import pytest
-import requests
 
 from target_forecast.sinks import independent_groups
 from target_timelog.writer import TimeLogWriter, _dependencies_first, _task_matches, is_lock_message
-from timesync.forecast.registrations import MAX_RETRY_AFTER_SECONDS, ForecastRefusedError, _retry_after_seconds
+from timelog_api.errors import TimeLogApiError, TimeLogConfigError
+from timelog_api.responses import BatchItemResult
 from timesync.reconcile.apply import json_ready
-from timesync.timelog import BatchItemResult, TimeLogApiError, TimeLogConfigError
 
 
 def test_sdk_datetimes_and_decimals_go_back_to_exact_json_values():
@@ -34,34 +32,6 @@ def test_sdk_datetimes_and_decimals_go_back_to_exact_json_values():
 def test_timelog_lock_refusals_are_told_from_other_refusals(message, locked):
     """A lock is reported as pair state `locked`, anything else as a failed item that later runs retry."""
     assert is_lock_message(message) is locked
-
-
-@pytest.mark.parametrize(("message", "locked"), [
-    ("Time registration 5 is approved and cannot be changed.", True),
-    ("Time Registration Date is invalid: 2026-11-24 is in an approved period", True),
-    ("person: Person 99 does not exist", False),
-])
-def test_forecast_approval_refusals_are_locks(message, locked):
-    """Forecast answers 400 for approved registrations and periods."""
-    assert ForecastRefusedError("POST /api/v1/time_registrations", 400, message).locked is locked
-
-
-def _response(retry_after: str | None) -> requests.Response:
-    response = requests.Response()
-    if retry_after is not None:
-        response.headers["Retry-After"] = retry_after
-    return response
-
-
-def test_retry_after_reads_seconds_dates_and_caps_both():
-    """Seconds or an HTTP date; a huge value is capped so one header cannot stall the schedule."""
-    assert _retry_after_seconds(_response("7")) == 7
-    assert _retry_after_seconds(_response("0")) == 0
-    assert _retry_after_seconds(_response(None)) is None
-    assert _retry_after_seconds(_response("soon")) is None
-    assert _retry_after_seconds(_response("999999")) == MAX_RETRY_AFTER_SECONDS
-    later = email.utils.format_datetime(dt.datetime.now(dt.UTC) + dt.timedelta(seconds=30), usegmt=True)
-    assert 25 <= _retry_after_seconds(_response(later)) <= 30
 
 
 def _command(command_id: str, source_id: str, parent: str | None = None) -> dict:

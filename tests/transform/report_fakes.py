@@ -42,7 +42,7 @@ class FakeForecastTime:
 
 class FakeTimeLogTime:
     """`TimeLogClient.reporting_paged("GetWorkUnitsRawPaged")` over the fake TimeLog: Reporting items, parsed by the
-    caller's real `work_record`."""
+    caller's real parse (the TimeLog adapter's `entry_from_reporting`)."""
 
     site_tz = dt.UTC
 

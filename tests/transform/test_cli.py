@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ from timesync_world import LINKS_YAML, World
 
 from timesync.cli import MAPPER_DRY_RUN_ENV, Services, cli
 from timesync.ledger import PairKind, PairState
-from timesync.linking import suggest_links
+from timesync.linking import read_directory, suggest_links
 from timesync.links import load_links
 from timesync.model import Direction
 from timesync.reconcile.engine import Reconciler
@@ -22,11 +23,12 @@ FORECAST_PERSONS = [
     {"id": 13, "first_name": "Cy", "last_name": "N", "email": None, "active": True},
     {"id": 14, "first_name": "Di", "last_name": "O", "email": "shared@example.com", "active": True},
 ]
+# TimeLog's Reporting items (GetEmployeesRaw, GetProjectsRaw), as the client reads them.
 TIMELOG_EMPLOYEES = [
-    {"employee_id": 7, "first_name": "Ada", "last_name": "L", "email": "ada@example.COM", "is_active": True},
-    {"employee_id": 8, "first_name": "Eve", "last_name": "P", "email": "eve@example.com", "is_active": True},
-    {"employee_id": 9, "first_name": "S1", "last_name": "", "email": "shared@example.com", "is_active": True},
-    {"employee_id": 10, "first_name": "S2", "last_name": "", "email": "shared@example.com", "is_active": True},
+    {"ID": "7", "FirstName": "Ada", "LastName": "L", "Email": "ada@example.COM", "Status": "1"},
+    {"ID": "8", "FirstName": "Eve", "LastName": "P", "Email": "eve@example.com", "Status": "1"},
+    {"ID": "9", "FirstName": "S1", "LastName": "", "Email": "shared@example.com", "Status": "1"},
+    {"ID": "10", "FirstName": "S2", "LastName": "", "Email": "shared@example.com", "Status": "1"},
 ]
 FORECAST_PROJECTS = [
     {"id": 101, "company_project_id": "P-1", "name": "Website", "status": "RUNNING"},
@@ -34,13 +36,13 @@ FORECAST_PROJECTS = [
     {"id": 103, "company_project_id": None, "name": "Menu app", "status": "RUNNING"},
 ]
 TIMELOG_PROJECTS = [
-    {"project_id": 2001, "no": "P-1", "name": "Website relaunch", "is_active": True},
-    {"project_id": 2002, "no": "X-9", "name": "portal", "is_active": True},
+    {"ID": "2001", "No": "P-1", "Name": "Website relaunch", "Status": "1"},
+    {"ID": "2002", "No": "X-9", "Name": "portal", "Status": "1"},
 ]
 
 
 class FakeReader:
-    """Both API readers in one: the CLI only lists persons, employees and projects."""
+    """Both API readers in one: the CLI only lists persons, employees and projects (TimeLog's each `parse`d)."""
 
     def __init__(self, projects: list[dict[str, Any]], people: list[dict[str, Any]]) -> None:
         self._projects, self._people = projects, people
@@ -48,11 +50,11 @@ class FakeReader:
     def persons(self) -> list[dict[str, Any]]:
         return self._people
 
-    def employees(self) -> list[dict[str, Any]]:
-        return self._people
+    def employees(self, parse: Callable[[dict[str, Any]], Any] = dict) -> list[Any]:
+        return [parse(item) for item in self._people]
 
-    def projects(self) -> list[dict[str, Any]]:
-        return self._projects
+    def projects(self, parse: Callable[[dict[str, Any]], Any] = dict) -> list[Any]:
+        return [parse(item) for item in self._projects]
 
 
 def _services(run: Any = None) -> Services:
@@ -69,7 +71,8 @@ def _invoke(tmp_path: Path, *args: str, services: Services | None = None, ledger
 
 def test_suggest_matches_email_case_insensitively_and_never_guesses() -> None:
     """Same email (any case) links; a shared email on either side is ambiguous and left for a person."""
-    suggestion = suggest_links(FORECAST_PERSONS, TIMELOG_EMPLOYEES, FORECAST_PROJECTS, TIMELOG_PROJECTS)
+    suggestion = suggest_links(read_directory(FakeReader(FORECAST_PROJECTS, FORECAST_PERSONS),
+                                              FakeReader(TIMELOG_PROJECTS, TIMELOG_EMPLOYEES)))
     assert [(m.forecast, m.timelog) for m in suggestion.persons] == [(11, 7)]
     assert [(m.forecast, m.timelog, m.reason) for m in suggestion.projects] == [
         (101, 2001, "same number P-1"), (102, 2002, "same name 'Portal'")]
@@ -125,6 +128,33 @@ def test_status_and_conflicts_show_a_parked_conflict_and_resolve_it(tmp_path: Pa
     assert world.forecast.registrations[reg]["time_registered"] == 30
     assert world.ledger.pair(parked["id"]).state is PairState.LINKED
     assert world.sync().writes == 0
+    world.close()
+
+
+def test_pairs_lists_the_ledger_filtered_by_kind_and_state(tmp_path: Path) -> None:
+    """`timesync --json pairs` is how a script (the demo) reads twins without opening the ledger itself."""
+    world = World(tmp_path)
+    (tmp_path / "links.yml").write_text(LINKS_YAML.format(conflict_policy="park", max_changes=500))
+    kept = world.forecast.create(person=11, project=101, task=301, date="2026-03-02", minutes=60, note="n")
+    parked = world.forecast.create(person=11, project=101, task=301, date="2026-03-03", minutes=45, note="m")
+    world.sync()
+    twin = {int(p.forecast_id): p.timelog_id for p in world.ledger.pairs(kind=PairKind.TIME_ENTRY)}
+    world.forecast.edit(parked, time_registered=90)
+    world.timelog.edit(twin[parked], minutes=30)
+    world.sync()
+    ledger_url = str(world.ledger.engine.url)
+
+    def pairs(*args: str) -> list[dict]:
+        result = _invoke(tmp_path, "--json", "pairs", *args, ledger=ledger_url)
+        assert result.exit_code == 0, result.output
+        return json.loads(result.output)
+
+    entries = pairs("--kind", "time_entry")
+    assert {(p["forecast_id"], p["timelog_id"]) for p in entries} == {(str(k), v) for k, v in twin.items()}
+    assert [p["forecast_id"] for p in pairs("--kind", "time_entry", "--state", "linked")] == [str(kept)]
+    assert [p["forecast_id"] for p in pairs("--state", "conflict")] == [str(parked)]
+    assert {p["kind"] for p in pairs("--kind", "task")} == {"task"}
+    assert "Pairs" in _invoke(tmp_path, "pairs", ledger=ledger_url).output
     world.close()
 
 

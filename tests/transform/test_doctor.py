@@ -13,15 +13,16 @@ import pytest
 import yaml
 from click.testing import CliRunner, Result
 
+from forecast_api import ForecastReader
 from sandbox import credentials
 from sandbox.roster import demo_links
 from sandbox.testing import SandboxProcess
+from timelog_api.client import client_from_config
+from timelog_api.services import Service
 from timesync.adapters.timelog import GUID_MODEL_FACT
 from timesync.cli import Services, cli
-from timesync.forecast.reader import ForecastReader
 from timesync.ledger import Ledger, PairKind, PairState, PlannedPair
 from timesync.model import Direction
-from timesync.timelog import Service, client_from_config
 
 GUID_MODELS = ("time_registration", "work_unit")
 #: The sync's TimeLog user in the demo (employee 90, SYNC) and a demo task of a linked project.

@@ -1,4 +1,5 @@
-"""The timesync admin CLI: links suggest/check, status, conflicts list/resolve, plan (rich tables or --json), report."""
+"""The timesync admin CLI: links suggest/check, status, pairs, conflicts list/resolve, plan (rich tables or --json),
+report."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from timesync.ledger import Ledger, PairKind, PairState, RunStatus, default_ledger_url, run_lock
-from timesync.linking import render_links_yaml, suggest_links
+from timesync.linking import Directory, read_directory, render_links_yaml, suggest_links
 from timesync.links import LinksError, load_links
 from timesync.model import Direction, Side
 from timesync.reconcile.report import SUMMARY_COLUMNS, last_sync, plan_lines, summarize
@@ -41,14 +42,10 @@ class CliError(click.ClickException):
     """An error the operator can fix; printed without a traceback."""
 
 
-def _setting_names(settings: Any) -> list[str]:
-    return list(settings.to_dict()["properties"])
-
-
-def env_config(prefix: str, settings: Any) -> dict[str, Any]:
-    """A plugin config from env vars (TAP_TIMELOG_DOMAIN, ...), with booleans parsed."""
+def env_config(prefix: str, settings: dict[str, Any]) -> dict[str, Any]:
+    """A plugin config from env vars (TAP_TIMELOG_DOMAIN, ...) for a client's settings schema, booleans parsed."""
     config: dict[str, Any] = {}
-    for name in _setting_names(settings):
+    for name in settings["properties"]:
         value = os.environ.get(f"{prefix}{name.upper()}")
         if value is not None:
             config[name] = value.lower() in ("1", "true", "yes") if name == "verify_tls" else value
@@ -64,21 +61,20 @@ class Services:
     run: Callable[[list[str], dict[str, str]], int]
 
 
-# The API clients, the settings schemas and the reconcile engine import singer-sdk and zeep: imported where used,
-# so `timesync:unlock`, which runs in every sync, starts in a fraction of the time.
+# The API clients and the reconcile engine import requests, zeep and singer-sdk: imported where used, so
+# `timesync:unlock`, which runs in every sync, starts in a fraction of the time.
 def _default_forecast() -> Any:
-    from timesync.forecast.reader import ForecastReader
-    from timesync.settings import FORECAST_CONNECTION_SETTINGS
+    from forecast_api import CONNECTION_SETTINGS, DEFAULT_BASE_URL, ForecastReader
 
-    config = env_config(FORECAST_ENV_PREFIX, FORECAST_CONNECTION_SETTINGS)
-    return ForecastReader(config.get("api_key", ""), config.get("base_url") or "https://api.forecast.it")
+    config = env_config(FORECAST_ENV_PREFIX, CONNECTION_SETTINGS)
+    return ForecastReader(config.get("api_key", ""), config.get("base_url") or DEFAULT_BASE_URL)
 
 
 def _default_timelog() -> Any:
-    from timesync.settings import TIMELOG_CONNECTION_SETTINGS
-    from timesync.timelog.client import client_from_config
+    from timelog_api.client import client_from_config
+    from timelog_api.settings import CONNECTION_SETTINGS
 
-    config = env_config(TIMELOG_ENV_PREFIX, TIMELOG_CONNECTION_SETTINGS)
+    config = env_config(TIMELOG_ENV_PREFIX, CONNECTION_SETTINGS)
     return client_from_config({**config, "site_timezone": _site_timezone()})
 
 
@@ -156,11 +152,10 @@ def links() -> None:
     """Propose and check the links file."""
 
 
-def _fetch_both(ctx: click.Context) -> tuple[list[dict], list[dict], list[dict], list[dict]]:
+def _fetch_both(ctx: click.Context) -> Directory:
     services: Services = ctx.obj["services"]
     try:
-        forecast, timelog = services.forecast(), services.timelog()
-        return forecast.persons(), timelog.employees(), forecast.projects(), timelog.projects()
+        return read_directory(services.forecast(), services.timelog())
     except Exception as exc:
         raise CliError(f"could not read the systems: {exc}") from None
 
@@ -171,7 +166,7 @@ def _fetch_both(ctx: click.Context) -> tuple[list[dict], list[dict], list[dict],
 @click.pass_context
 def links_suggest(ctx: click.Context, write: bool, force: bool) -> None:
     """Match persons by email and projects by number or name; print a proposed links.yml."""
-    suggestion = suggest_links(*_fetch_both(ctx))
+    suggestion = suggest_links(_fetch_both(ctx))
     text = render_links_yaml(suggestion)
     out: Output = ctx.obj["out"]
     if out.as_json:
@@ -195,12 +190,12 @@ def links_suggest(ctx: click.Context, write: bool, force: bool) -> None:
 def links_check(ctx: click.Context) -> None:
     """Check every linked id exists on both sides; list unlinked people and projects that have time."""
     links_file = _links(ctx)
-    f_persons, t_employees, f_projects, t_projects = _fetch_both(ctx)
+    directory = _fetch_both(ctx)
     known = {
-        ("forecast", "person"): {str(p["id"]) for p in f_persons},
-        ("timelog", "person"): {str(e["employee_id"]) for e in t_employees},
-        ("forecast", "project"): {str(p["id"]) for p in f_projects},
-        ("timelog", "project"): {str(p["project_id"]) for p in t_projects},
+        ("forecast", "person"): {p.id for p in directory.forecast_people},
+        ("timelog", "person"): {p.id for p in directory.timelog_people},
+        ("forecast", "project"): {p.id for p in directory.forecast_projects},
+        ("timelog", "project"): {p.id for p in directory.timelog_projects},
     }
     missing = [[f"{links_file.source}:{link.line}", kind, side, getattr(link, side)]
                for kind, entries in (("project", links_file.projects), ("person", links_file.persons))
@@ -262,6 +257,21 @@ def status(ctx: click.Context) -> None:
         _table("Creates that keep failing", ["pair", "kind", "forecast", "timelog", "state", "reason"],
                [_pair_row(p) for p in stuck]),
     ])
+
+
+@cli.command()
+@click.option("--kind", type=click.Choice([kind.value for kind in PairKind]), default=None,
+              help="Only pairs of this kind.")
+@click.option("--state", "states", type=click.Choice([state.value for state in PairState]), multiple=True,
+              help="Only pairs in this state (repeatable).")
+@click.pass_context
+def pairs(ctx: click.Context, kind: str | None, states: tuple[str, ...]) -> None:
+    """The ledger's pairs: each Forecast id with its TimeLog twin, state and reason (--json: every field)."""
+    with _ledger(ctx) as ledger:
+        found = ledger.pairs(states=[PairState(state) for state in states] or None,
+                             kind=PairKind(kind) if kind else None)
+    ctx.obj["out"].emit([asdict(pair) for pair in found], lambda: [
+        _table("Pairs", ["pair", "kind", "forecast", "timelog", "state", "reason"], [_pair_row(p) for p in found])])
 
 
 @cli.group()

@@ -14,20 +14,22 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from timesync.adapters.timelog import GUID_MODEL_FACT
-from timesync.ledger import Ledger, PairKind
-from timesync.links import Links, LinksError, unknown_ids
-from timesync.timelog import Service, TimeLogApiError, TimeLogClient, TimeLogError
-from timesync.timelog.client import ALL_IDS, ALL_PROJECT_STATUS, ALL_STATUS
-from timesync.timelog.convert import site_zone, to_guid
-from timesync.timelog.operations import MEMBERS, OPERATIONS
-from timesync.timelog.records import GuidModel, work_record
-from timesync.timelog.registration import (
+from timelog_api.client import TimeLogClient
+from timelog_api.convert import site_zone, to_date
+from timelog_api.errors import TimeLogApiError, TimeLogError
+from timelog_api.guids import GuidModel, employee_work_guids
+from timelog_api.items import ALL_IDS, ALL_PROJECT_STATUS, ALL_STATUS, require_work_item
+from timelog_api.operations import MEMBERS, OPERATIONS
+from timelog_api.registration import (
     ADDITIONAL_TEXT_ALWAYS,
     ADDITIONAL_TEXT_PER_TASK,
     additional_text_problem,
     registration_settings,
 )
+from timelog_api.services import Service
+from timesync.adapters.timelog import GUID_MODEL_FACT, GUID_RECORD_FIELDS, TimeLogAdapter
+from timesync.ledger import Ledger, PairKind
+from timesync.links import Links, LinksError, unknown_ids
 
 #: The role TimeLog's docs require for the work change log (and GetWorkPaged).
 SYSTEM_ADMINISTRATOR = "SystemAdministrator"
@@ -72,7 +74,7 @@ class CheckFailedError(Exception):
 class Site:
     """What the checks talk to and the settings they hold the accounts against."""
 
-    forecast: Any  # timesync.forecast.reader.ForecastReader (persons(), projects(), clock_offset)
+    forecast: Any  # forecast_api.ForecastReader (persons(), projects(), clock_offset)
     timelog: TimeLogClient
     ledger: Ledger
     links: Callable[[], Links]  # raises LinksError for a bad file
@@ -80,7 +82,8 @@ class Site:
     system_name: str = "Forecast"
     additional_text: str | None = None
     today: dt.date = field(default_factory=dt.date.today)
-    #: What earlier checks read, for later ones (Forecast persons and projects, TimeLog employees and projects).
+    #: What earlier checks read, for later ones (Forecast persons and projects as the API lists them, TimeLog
+    #: employees and projects as canonical records).
     read: dict[str, Any] = field(default_factory=dict)
 
 
@@ -141,8 +144,9 @@ def check_timelog_login(site: Site) -> str:
 def check_reporting_login(site: Site) -> str:
     first = site.today.replace(day=1)
     try:
-        site.read["timelog employees"] = site.timelog.employees()
-        site.read["timelog projects"] = site.timelog.projects()
+        adapter = TimeLogAdapter()
+        site.read["timelog employees"] = site.timelog.employees(parse=adapter.person_from_reporting)
+        site.read["timelog projects"] = site.timelog.projects(parse=adapter.project_from_reporting)
     except TimeLogError as exc:
         raise CheckFailedError(str(exc), "check TAP_TIMELOG_SITE_CODE, _REPORTING_USERNAME and _REPORTING_PASSWORD "
                                          "(TimeLog: System administration > Integrations and API > Reporting API)"
@@ -154,11 +158,11 @@ def check_reporting_login(site: Site) -> str:
 
 def _reporting_work(site: Site, first: dt.date, last: dt.date, *, page_size: int,
                     task_id: int = ALL_IDS) -> list[dict[str, Any]]:
-    """The first page of Reporting work dated first..last (at most a month, as the taps read it)."""
+    """The first page of Reporting work items dated first..last (at most a month, as the taps read it)."""
     pages = site.timelog.reporting_paged(
         "GetWorkUnitsRawPaged", page_size=page_size, workUnitID=ALL_IDS, employeeID=ALL_IDS, allocationID=ALL_IDS,
         taskID=task_id, projectID=ALL_IDS, departmentID=ALL_IDS, startDate=first.isoformat(),
-        endDate=last.isoformat(), parse=lambda item: work_record(item, dt.UTC, {}))
+        endDate=last.isoformat(), parse=require_work_item)
     return [record for _, record in zip(range(page_size), pages, strict=False)]
 
 
@@ -304,10 +308,10 @@ def check_guid_model(site: Site) -> str:
             model = _model_of(site, rows[0])
             if recorded is not None and recorded[0] != model.value:
                 raise CheckFailedError(
-                    f"work unit {rows[0]['work_unit_id']} shows {model.value!r}, but the ledger recorded "
+                    f"work unit {_unit_id(rows[0])} shows {model.value!r}, but the ledger recorded "
                     f"{recorded[0]!r} ({recorded[1]})",
                     "run `timesync doctor --write-probe TASK_ID` to settle it; it records what it finds")
-            return f"the Transactional GUID is Reporting's {model.record_field} ({model.value})"
+            return f"the Transactional GUID is Reporting's {GUID_RECORD_FIELDS[model]} ({model.value})"
         month = (month - dt.timedelta(days=1)).replace(day=1)
     if recorded is not None:
         return f"{recorded[0]!r}, as recorded by {recorded[1]}"
@@ -316,14 +320,18 @@ def check_guid_model(site: Site) -> str:
                            Status.WARN)
 
 
-def _model_of(site: Site, record: dict[str, Any]) -> GuidModel:
-    day = dt.datetime.combine(dt.date.fromisoformat(record["date"]), dt.time())
-    units = site.timelog.fetch(Service.PROJECT_MANAGEMENT, "GetEmployeeWork",
-                               initials=record.get("employee_initials") or "", startDate=day, endDate=day)
-    model = GuidModel.matching(record, {to_guid(unit.get("GUID")) for unit in units})
+def _unit_id(item: Mapping[str, Any]) -> int | None:
+    """A Reporting work item's integer id, as messages name the unit."""
+    return int(item["ID"]) if item.get("ID") else None
+
+
+def _model_of(site: Site, item: Mapping[str, Any]) -> GuidModel:
+    guids = employee_work_guids(site.timelog, item.get("EmployeeInitials") or "",
+                                dt.date.fromisoformat(to_date(item["Date"])))
+    model = GuidModel.matching(item, guids)
     if model is None:
         raise CheckFailedError(
-            f"neither Reporting GUID of work unit {record['work_unit_id']} is in GetEmployeeWork of its day",
+            f"neither Reporting GUID of work unit {_unit_id(item)} is in GetEmployeeWork of its day",
             "run `timesync doctor --write-probe TASK_ID` and tell the sync's maintainers what it reports")
     return model
 
@@ -402,10 +410,10 @@ def check_links(site: Site) -> str:
     except LinksError as exc:
         raise CheckFailedError(str(exc), "fix links.yml (`timesync links suggest` proposes one)") from None
     known = {
-        "forecast": {"person": _ids(site.read.get("forecast persons"), "id"),
-                     "project": _ids(site.read.get("forecast projects"), "id")},
-        "timelog": {"person": _ids(site.read.get("timelog employees"), "employee_id"),
-                    "project": _ids(site.read.get("timelog projects"), "project_id")},
+        "forecast": {"person": _ids(site.read.get("forecast persons"), lambda record: str(record["id"])),
+                     "project": _ids(site.read.get("forecast projects"), lambda record: str(record["id"]))},
+        "timelog": {"person": _ids(site.read.get("timelog employees"), lambda person: person.id),
+                    "project": _ids(site.read.get("timelog projects"), lambda project: project.id)},
     }
     problems = [problem for side, ids in known.items() for problem in unknown_ids(links, side, ids)]
     if problems:
@@ -413,8 +421,8 @@ def check_links(site: Site) -> str:
     return f"{len(links.projects)} project and {len(links.persons)} person links; every id exists on both sides"
 
 
-def _ids(records: Iterable[Mapping[str, Any]] | None, key: str) -> set[str] | None:
-    return None if records is None else {str(record[key]) for record in records}
+def _ids(records: Iterable[Any] | None, key: Callable[[Any], str]) -> set[str] | None:
+    return None if records is None else {key(record) for record in records}
 
 
 #: (name, the checks it needs, the check). Names are what the output shows.

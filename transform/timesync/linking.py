@@ -1,4 +1,5 @@
-"""`timesync links suggest`: propose person and project links from both systems' lists. Pure; never auto-links."""
+"""`timesync links suggest`: propose person and project links from both systems' lists. Never auto-links; only
+`read_directory` reads the systems."""
 
 from __future__ import annotations
 
@@ -30,13 +31,30 @@ class Suggestion:
     unmatched: dict[str, list[str]] = field(default_factory=dict)
 
 
-def _people(records: Iterable[dict[str, Any]], stream: str, adapter: Any) -> list[Person]:
-    return [item for record in records for item in adapter.to_canonical(stream, record) if isinstance(item, Person)]
+@dataclass(frozen=True)
+class Directory:
+    """Both systems' people and projects, as canonical records."""
+
+    forecast_people: list[Person]
+    timelog_people: list[Person]
+    forecast_projects: list[Project]
+    timelog_projects: list[Project]
 
 
-def _projects(records: Iterable[dict[str, Any]], adapter: Any) -> list[Project]:
-    return [item for record in records for item in adapter.to_canonical("projects", record)
-            if isinstance(item, Project)]
+def read_directory(forecast: Any, timelog: Any) -> Directory:
+    """Both systems' people and projects: Forecast's lists through its adapter, like the tap's records, and
+    TimeLog's Reporting tables read raw and converted inside the client's retried read."""
+    f_adapter, t_adapter = ForecastAdapter(), TimeLogAdapter()
+    return Directory(
+        forecast_people=_canonical(forecast.persons(), "persons", f_adapter, Person),
+        timelog_people=timelog.employees(parse=t_adapter.person_from_reporting),
+        forecast_projects=_canonical(forecast.projects(), "projects", f_adapter, Project),
+        timelog_projects=timelog.projects(parse=t_adapter.project_from_reporting),
+    )
+
+
+def _canonical(records: Iterable[dict[str, Any]], stream: str, adapter: Any, kind: type) -> list[Any]:
+    return [item for record in records for item in adapter.to_canonical(stream, record) if isinstance(item, kind)]
 
 
 def _key(text: str | None) -> str:
@@ -57,15 +75,10 @@ def _unique_index(items: Iterable[Any], key: Any) -> dict[str, Any]:
     return {k: v for k, v in index.items() if k not in ambiguous}
 
 
-Records = Iterable[dict[str, Any]]
-
-
-def suggest_links(forecast_persons: Records, timelog_employees: Records, forecast_projects: Records,
-                  timelog_projects: Records) -> Suggestion:
+def suggest_links(directory: Directory) -> Suggestion:
     """Persons by email (case-insensitive); projects by number, then by name. Ambiguous matches are not made."""
     suggestion = Suggestion()
-    f_people = _people(forecast_persons, "persons", ForecastAdapter())
-    t_people = _people(timelog_employees, "employees", TimeLogAdapter())
+    f_people, t_people = directory.forecast_people, directory.timelog_people
     by_email = _unique_index(t_people, lambda p: _key(p.email))
     forecast_by_email = _unique_index(f_people, lambda p: _key(p.email))
     matched_t: set[str] = set()
@@ -76,8 +89,7 @@ def suggest_links(forecast_persons: Records, timelog_employees: Records, forecas
             suggestion.persons.append(Match(int(person.id), int(twin.id), person.name or person.email or person.id,
                                             f"same email {person.email}"))
             matched_t.add(twin.id)
-    f_projects = _projects(forecast_projects, ForecastAdapter())
-    t_projects = _projects(timelog_projects, TimeLogAdapter())
+    f_projects, t_projects = directory.forecast_projects, directory.timelog_projects
     by_number = _unique_index(t_projects, lambda p: _key(p.number))
     by_name = _unique_index(t_projects, lambda p: _key(p.name))
     matched_tp: set[str] = set()

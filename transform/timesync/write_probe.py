@@ -8,13 +8,14 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from timesync.adapters.timelog import GUID_MODEL_FACT
+from timelog_api.convert import to_guid
+from timelog_api.errors import TimeLogError
+from timelog_api.guids import GuidModel
+from timelog_api.items import ALL_IDS, require_work_item
+from timelog_api.registration import additional_text_required, registration_settings
+from timelog_api.services import Service
+from timesync.adapters.timelog import GUID_MODEL_FACT, GUID_RECORD_FIELDS
 from timesync.doctor import CheckFailedError, Finding, Site, Status
-from timesync.timelog import Service, TimeLogError
-from timesync.timelog.client import ALL_IDS
-from timesync.timelog.convert import to_guid
-from timesync.timelog.records import GuidModel, work_record
-from timesync.timelog.registration import additional_text_required, registration_settings
 
 PROBE_MINUTES = 1
 PROBE_DESCRIPTION = "timesync doctor write probe (deleted right away)"
@@ -64,7 +65,7 @@ def _probe(site: Site, task_id: int) -> list[Finding]:
     changed = f"; it was recorded as {recorded[0]!r} ({recorded[1]}) before" if recorded and \
         recorded[0] != model.value else ""
     findings.append(Finding("guid model", Status.WARN if changed else Status.OK,
-                            f"the Transactional GUID is Reporting's {model.record_field} ({model.value}); "
+                            f"the Transactional GUID is Reporting's {GUID_RECORD_FIELDS[model]} ({model.value}); "
                             f"recorded in the ledger{changed}",
                             f"set tap-timelog's guid_model to {model.value}" if changed else ""))
     return findings
@@ -120,8 +121,7 @@ def _reporting_model(site: Site, task_id: int, guid: str) -> GuidModel:
     rows = site.timelog.reporting_paged(
         "GetWorkUnitsRawPaged", page_size=CHANGE_LOG_PAGE, workUnitID=ALL_IDS, employeeID=ALL_IDS,
         allocationID=ALL_IDS, taskID=task_id, projectID=ALL_IDS, departmentID=ALL_IDS,
-        startDate=site.today.isoformat(), endDate=site.today.isoformat(),
-        parse=lambda item: work_record(item, dt.UTC, {}))
+        startDate=site.today.isoformat(), endDate=site.today.isoformat(), parse=require_work_item)
     for row in rows:
         model = GuidModel.matching(row, {guid})
         if model is not None:

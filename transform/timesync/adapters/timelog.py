@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from timelog_api.convert import hours_to_minutes, to_date, to_int, to_utc_rfc3339
+from timelog_api.guids import GuidModel
+from timelog_api.items import ACTIVE_STATUS
 from timesync.adapters.base import CanonicalRecord, id_text, require, shared_id
 from timesync.model import (
     Deletion,
@@ -29,8 +33,9 @@ EMPTY_NOTE = "-"
 
 #: The ledger fact naming which Reporting GUID of a work unit is the Transactional one (`GuidModel` values).
 GUID_MODEL_FACT = "timelog.guid_model"
-#: The `work` record fields holding a unit's two Reporting GUIDs, and the model each one's being the key means.
-_REPORTING_GUID_MODELS = (("time_registration_guid", "time_registration"), ("reporting_work_unit_guid", "work_unit"))
+#: The `work` record fields holding a unit's two Reporting GUIDs, by the model under which each one is the key.
+GUID_RECORD_FIELDS = {GuidModel.TIME_REGISTRATION: "time_registration_guid",
+                      GuidModel.WORK_UNIT: "reporting_work_unit_guid"}
 
 
 def work_description(note: str | None) -> str:
@@ -113,8 +118,41 @@ class TimeLogAdapter:
         if stream != "work" or record.get("time_registration_guid") == record.get("reporting_work_unit_guid"):
             return {}
         key = record.get("work_unit_guid")
-        model = next((model for field, model in _REPORTING_GUID_MODELS if key and record.get(field) == key), None)
-        return {GUID_MODEL_FACT: model} if model else {}
+        model = next((model for model, field in GUID_RECORD_FIELDS.items() if key and record.get(field) == key), None)
+        return {GUID_MODEL_FACT: model.value} if model else {}
+
+    # -- raw TimeLog Reporting items: for what reads TimeLog's API itself (the CLI, doctor and the report) --------
+
+    def person_from_reporting(self, item: Mapping[str, Any]) -> Person:
+        """A Reporting employee (GetEmployeesRaw) as the canonical person its `employees` record gives."""
+        name = " ".join(part for part in (item.get("FirstName"), item.get("LastName")) if part)
+        return Person(Side.TIMELOG, str(to_int(item["ID"])), name, item.get("Email"),
+                      to_int(item.get("Status")) == ACTIVE_STATUS)
+
+    def project_from_reporting(self, item: Mapping[str, Any]) -> Project:
+        """A Reporting project (GetProjectsRaw) as the canonical project its `projects` record gives."""
+        return Project(Side.TIMELOG, str(to_int(item["ID"])), item.get("Name") or "", id_text(item.get("No")),
+                       to_int(item.get("Status")) == ACTIVE_STATUS)
+
+    def entry_from_reporting(self, item: Mapping[str, Any], model: GuidModel, site_tz: dt.tzinfo) -> TimeEntry:
+        """A Reporting work unit (GetWorkUnitsRaw) as the canonical entry its `work` record gives, keyed by the GUID
+        `model` names (offset-less times are in `site_tz`)."""
+        guid = model.guid(item)
+        if guid is None:
+            raise ValueError(f"work unit {item.get('ID')} without {model.item_field}")
+        return TimeEntry(
+            side=Side.TIMELOG,
+            id=guid,
+            project_id=shared_id(int(item["ProjectID"])),
+            person_id=sys.intern(str(int(item["EmployeeID"]))),
+            task_id=shared_id(int(item["TaskID"])),
+            date=parse_date(to_date(item["Date"])),
+            minutes=hours_to_minutes(item["RegHours"]),
+            note=note_of(item.get("Note")),
+            locked=(to_int(item.get("ApprovedStatus")) or 0) >= APPROVED_STATUS_MIN,
+            task_name=item.get("TaskName"),
+            updated_at=parse_timestamp(to_utc_rfc3339(item.get("LastModifiedAt"), site_tz)),
+        )
 
     def entry_payload(self, entry: TimeEntry, *, update: bool) -> dict[str, Any]:
         """A WorkUnit: minutes are authoritative; hours are the exact decimal for APIs that want hours."""

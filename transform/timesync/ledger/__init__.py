@@ -12,7 +12,7 @@ from timesync.ledger.store import (
     UnresolvedDependencyError,
     default_ledger_url,
 )
-from timesync.ledger.tables import PairKind, PairState, RunStatus
+from timesync.states import PairKind, PairState, RunStatus
 
 __all__ = [
     "MAX_REPLAY_ATTEMPTS",

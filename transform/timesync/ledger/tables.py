@@ -3,40 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-from enum import StrEnum
 
 from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+# The pair and run enums live with the model (the rules use them without SQLAlchemy); the ledger's modules import
+# them from here as before.
+from timesync.states import PairKind, PairState, RunStatus
 
-class PairKind(StrEnum):
-    """What a pair links."""
-
-    TASK = "task"
-    PROJECT_TIME_TASK = "project_time_task"  # Forecast project id <-> the TimeLog task that holds project time
-    ALLOCATION = "allocation"  # "<forecast task>:<person>" <-> "<timelog task>:<employee>"
-    TIME_ENTRY = "time_entry"  # Forecast registration id <-> TimeLog work unit GUID
-
-
-class PairState(StrEnum):
-    """Where a pair stands."""
-
-    CREATING = "creating"  # intent recorded; the twin may or may not exist yet
-    LINKED = "linked"
-    CONFLICT = "conflict"  # changed on both sides; parked until resolved
-    LOCKED = "locked"  # a needed write hit an approved/closed entry; difference reported
-    ORPHANED = "orphaned"  # deleted on one side while the other side changed
-    DELETED = "deleted"  # tombstone: absorbs late echoes
-
-
-class RunStatus(StrEnum):
-    """How a run ended."""
-
-    RUNNING = "running"
-    OK = "ok"
-    DRY_RUN = "dry_run"
-    REFUSED = "refused"  # flood guard
-    FAILED = "failed"
+__all__ = ["Base", "DirectoryRow", "FactRow", "LinkRow", "PairKind", "PairRow", "PairState", "RunItemRow", "RunLockRow",
+           "RunRow", "RunStatus"]
 
 
 class Base(DeclarativeBase):

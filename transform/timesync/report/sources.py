@@ -11,6 +11,9 @@ import datetime as dt
 from collections.abc import Collection, Iterator
 from typing import Any, Protocol
 
+from timelog_api.convert import month_windows
+from timelog_api.guids import GuidModel
+from timelog_api.items import ALL_IDS, require_work_item
 from timesync.adapters import ForecastAdapter, TimeLogAdapter
 from timesync.links import Links
 from timesync.model import TimeEntry
@@ -23,7 +26,7 @@ TIMELOG_SOURCE = "TimeLog Reporting API: GetWorkUnitsRawPaged per linked project
 
 
 class ForecastTime(Protocol):
-    """What the report needs from the Forecast read client (``timesync.forecast.reader.ForecastReader``)."""
+    """What the report needs from the Forecast read client (``forecast_api.ForecastReader``)."""
 
     def project_time_registrations(self, project_id: str | int, date_after: str | None = None) -> list[dict]:
         """A project's registrations dated after ``date_after`` (YYYYMMDD)."""
@@ -31,7 +34,7 @@ class ForecastTime(Protocol):
 
 
 class TimeLogTime(Protocol):
-    """What the report needs from the TimeLog client (``timesync.timelog.client.TimeLogClient``)."""
+    """What the report needs from the TimeLog client (``timelog_api.client.TimeLogClient``)."""
 
     site_tz: dt.tzinfo
 
@@ -61,24 +64,20 @@ def timelog_entries(client: TimeLogTime, links: Links, window: Window, *, paired
     Reporting is read a month at a time, as the tap reads it. A unit is keyed by the Reporting GUID the sync
     pairs by: the one among ``paired`` (the ledger's TimeLog ids), else the ledger's recorded ``guid_model``.
     """
-    # Imported here: the TimeLog package loads zeep, which a ledger-only report never needs.
-    from timesync.timelog.client import ALL_IDS
-    from timesync.timelog.convert import month_windows
-    from timesync.timelog.records import GuidModel, work_record
-
     adapter = TimeLogAdapter()
     fallback = GuidModel(guid_model) if guid_model else GuidModel.TIME_REGISTRATION
+
+    def entry(item: dict[str, Any]) -> TimeEntry:
+        require_work_item(item)
+        return adapter.entry_from_reporting(item, GuidModel.matching(item, paired) or fallback, client.site_tz)
+
     entries: list[TimeEntry] = []
     for link in links.projects:
         for first, last in month_windows(window.first, window.last):
-            records = client.reporting_paged(
+            read = client.reporting_paged(
                 "GetWorkUnitsRawPaged", page_size=WORK_PAGE_SIZE, workUnitID=ALL_IDS, employeeID=ALL_IDS,
                 allocationID=ALL_IDS, taskID=ALL_IDS, projectID=int(link.timelog), departmentID=ALL_IDS,
-                startDate=first.isoformat(), endDate=last.isoformat(),
-                parse=lambda item: work_record(item, client.site_tz, {}),
+                startDate=first.isoformat(), endDate=last.isoformat(), parse=entry,
             )
-            for record in records:
-                keyed = (GuidModel.matching(record, paired) or fallback).keyed(record)
-                entries += [entry for entry in adapter.to_canonical("work", keyed)
-                            if isinstance(entry, TimeEntry) and window.contains(entry.date)]
+            entries += [unit for unit in read if window.contains(unit.date)]
     return entries

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from timesync.timelog import convert
+from timelog_api import convert
 
 ROUND_TRIP_MINUTES = [0, 1, 7, 59, 60, 61, 90, 600, 1439]
 COPENHAGEN = ZoneInfo("Europe/Copenhagen")

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Container, Mapping
-from enum import StrEnum
+from collections.abc import Container, Mapping
 from typing import Any
 
-from timesync.timelog.convert import (
+from timelog_api.convert import (
+    Item,
     hours_to_minutes,
+    require,
     to_bool,
     to_date,
     to_decimal,
@@ -16,20 +17,12 @@ from timesync.timelog.convert import (
     to_int,
     to_utc_rfc3339,
 )
+from timelog_api.guids import GuidModel
+from timelog_api.items import ACTIVE_STATUS, require_work_item
 
-ACTIVE_STATUS = 1
-
-Item = Mapping[str, Any]
-
-
-def require(*names: str) -> Callable[[Item], Item]:
-    """A reader that passes an item through, or raises ValueError naming the first of `names` it lacks."""
-    def check(item: Item) -> Item:
-        for name in names:
-            if item.get(name) in (None, ""):
-                raise ValueError(f"item without {name}")
-        return item
-    return check
+#: The `work` record field (as Reporting lists it) that holds the Transactional GUID under each model.
+GUID_RECORD_FIELDS = {GuidModel.TIME_REGISTRATION: "time_registration_guid",
+                      GuidModel.WORK_UNIT: "reporting_work_unit_guid"}
 
 
 def _positive(value: Any) -> int | None:
@@ -38,41 +31,26 @@ def _positive(value: Any) -> int | None:
     return number or None
 
 
-class GuidModel(StrEnum):
-    """Which of a Reporting work row's two GUIDs the Transactional API uses for the unit.
+def keyed(model: GuidModel, record: dict[str, Any]) -> dict[str, Any]:
+    """A `work` record with `work_unit_guid`, its key, set to the Transactional GUID under `model`."""
+    field = GUID_RECORD_FIELDS[model]
+    guid = record.get(field)
+    if guid is None:
+        raise ValueError(f"work unit {record.get('work_unit_id')} without {field}")
+    record["work_unit_guid"] = guid
+    return record
 
-    Reporting lists a `TimeRegistrationGuid` and a `WorkUnitGuid` for every unit, and TimeLog's sample shows them
-    different; no source says which one InsertWork, GetEmployeeWork and the work change log carry
-    (docs/assumptions.md). Everything the sync pairs is keyed by the Transactional one.
-    """
 
-    TIME_REGISTRATION = "time_registration"
-    WORK_UNIT = "work_unit"
-
-    @property
-    def record_field(self) -> str:
-        """The `work` record field (as Reporting lists it) that holds the Transactional GUID under this model."""
-        return "time_registration_guid" if self is GuidModel.TIME_REGISTRATION else "reporting_work_unit_guid"
-
-    def keyed(self, record: dict[str, Any]) -> dict[str, Any]:
-        """`record` with `work_unit_guid`, its key, set to the Transactional GUID."""
-        guid = record.get(self.record_field)
-        if guid is None:
-            raise ValueError(f"work unit {record.get('work_unit_id')} without {self.record_field}")
-        record["work_unit_guid"] = guid
-        return record
-
-    @classmethod
-    def matching(cls, record: Mapping[str, Any], transactional_guids: Container[str | None]) -> GuidModel | None:
-        """The model under which this record's unit is one of `transactional_guids`, or None."""
-        return next((model for model in cls if record.get(model.record_field) in transactional_guids), None)
+def matching_model(record: Mapping[str, Any], transactional_guids: Container[str | None]) -> GuidModel | None:
+    """The model under which this `work` record's unit is one of `transactional_guids`, or None."""
+    return next((model for model in GuidModel if record.get(GUID_RECORD_FIELDS[model]) in transactional_guids), None)
 
 
 def work_record(item: Item, tz: dt.tzinfo, task_guids: Mapping[int, str]) -> dict[str, Any]:
-    """A Reporting `tlp:WorkUnit` as a `work` record, not yet keyed: `GuidModel.keyed` sets `work_unit_guid`.
+    """A Reporting `tlp:WorkUnit` as a `work` record, not yet keyed: `keyed` sets `work_unit_guid`.
     `task_guids` maps TaskID to the task's GUID."""
     # Both GUIDs are required elements of GetWorkUnitsRaw.xsd; a row without one is malformed (and retried).
-    require("TimeRegistrationGuid", "WorkUnitGuid", "EmployeeID", "TaskID", "Date", "RegHours", "LastModifiedAt")(item)
+    require_work_item(item)
     task_id = to_int(item.get("TaskID"))
     return {
         "work_unit_guid": None,

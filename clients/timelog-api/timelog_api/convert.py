@@ -1,9 +1,12 @@
-"""Conversions between TimeLog's wire values and the sync's: minutes, hours, durations, dates, UTC timestamps."""
+"""Conversions between TimeLog's wire values and plain ones: minutes, hours, durations, dates, UTC timestamps; and
+the check that an item carries the fields it must."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Mapping
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import isodate
@@ -16,6 +19,18 @@ WHOLE = Decimal(1)
 TRUE_STRINGS = frozenset({"1", "true"})
 FALSE_STRINGS = frozenset({"0", "false"})
 NET_MIN_YEAR = 1
+
+Item = Mapping[str, Any]
+
+
+def require(*names: str) -> Callable[[Item], Item]:
+    """A reader that passes an item through, or raises ValueError naming the first of `names` it lacks."""
+    def check(item: Item) -> Item:
+        for name in names:
+            if item.get(name) in (None, ""):
+                raise ValueError(f"item without {name}")
+        return item
+    return check
 
 
 def _round_minutes(value: Decimal) -> int:

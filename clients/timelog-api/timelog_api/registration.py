@@ -7,11 +7,11 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from timesync.timelog.client import Service
-from timesync.timelog.errors import TimeLogApiError, TimeLogConfigError
+from timelog_api.errors import TimeLogApiError, TimeLogConfigError
+from timelog_api.services import Service
 
 if TYPE_CHECKING:
-    from timesync.timelog.client import TimeLogClient
+    from timelog_api.client import TimeLogClient
 
 logger = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ the product's code names is here).
 
 from __future__ import annotations
 
-from timesync.timelog.client import Service
+from timelog_api.services import Service
 
 _REPORTING_LOGIN = ("siteCode", "apiID", "apiPassword")
 _PAGE = ("page", "pageSize", "token")

@@ -8,15 +8,11 @@ import uuid
 import pytest
 
 from sandbox.testing import SandboxProcess
-from timesync.timelog import (
-    MalformedResponseError,
-    Service,
-    TimeLogApiError,
-    TimeLogClient,
-    TimeLogSettings,
-    TimeLogTransportError,
-)
-from timesync.timelog.records import allocation_record
+from timelog_api.client import TimeLogClient
+from timelog_api.convert import require
+from timelog_api.errors import MalformedResponseError, TimeLogApiError, TimeLogTransportError
+from timelog_api.services import Service
+from timelog_api.settings import TimeLogSettings
 
 FEW_TRIES = 2
 
@@ -76,7 +72,7 @@ def test_a_missing_field_is_malformed_not_a_null(timelog_sandbox: SandboxProcess
         "Reporting.GetAllocationsRaw"])
     with client_for(config, max_tries=FEW_TRIES) as client, pytest.raises(MalformedResponseError) as failed:
         client.reporting("GetAllocationsRaw", allocationID=0, taskID=0, employeeID=0, projectID=0,
-                         parse=allocation_record)
+                         parse=require("ID", "TaskID", "EmployeeID"))
     assert "GetAllocationsRaw" in str(failed.value)
 
 

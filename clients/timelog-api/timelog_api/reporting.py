@@ -1,0 +1,133 @@
+"""TimeLog's Reporting API (`service.asmx`): flat XML documents of items, read with the site code and API login.
+
+`ReportingCalls` is mixed into `TimeLogClient`; it uses the client's one retry policy, its redaction and its
+login errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from lxml import etree
+
+from timelog_api import convert
+from timelog_api.errors import MalformedResponseError, TimeLogApiError, TimeLogConfigError
+from timelog_api.items import ALL_IDS, ALL_PROJECT_STATUS, ALL_STATUS
+from timelog_api.services import Service
+
+if TYPE_CHECKING:
+    from timelog_api.settings import TimeLogSettings
+
+T = TypeVar("T")
+#: Turns an answer (or one item of it) into what the caller wants; raising ValueError/KeyError marks it malformed.
+Reader = Callable[[Any], T]
+
+REPORTING_ERRORS_ROOT = "Errors"
+#: What a `Reader` raises for an answer it cannot make sense of: the answer is malformed.
+UNREADABLE_ERRORS = (ValueError, TypeError, KeyError, AttributeError, IndexError)
+
+
+class ReportingCalls:
+    """The Reporting API calls of `TimeLogClient` (paged and unpaged, plus the full tables the product reads)."""
+
+    settings: TimeLogSettings
+    _task_items: list[dict[str, Any]] | None
+    _attempt: Callable[..., Any]
+    redact: Callable[[str], str]
+    _login_error: Callable[[Service, str], Exception]
+
+    def _reporting_credentials(self) -> dict[str, str]:
+        s = self.settings
+        if not s.has_reporting:
+            raise TimeLogConfigError(
+                "the Reporting API needs site_code, reporting_username and reporting_password (TimeLog: System "
+                "administration > Integrations and API > Reporting API)"
+            )
+        return {"siteCode": s.site_code, "apiID": s.reporting_username, "apiPassword": s.reporting_password}
+
+    def _reporting_root(self, operation: str, result: Any) -> etree._Element:
+        """The `tlp:` result document of a Reporting answer; a `tlp:Errors` document raises."""
+        root = result
+        if not isinstance(root, etree._Element):
+            value = getattr(result, "_value_1", None)
+            candidates = value if isinstance(value, list) else [value]
+            root = next((v for v in candidates if isinstance(v, etree._Element)), None)
+        if root is None:
+            raise MalformedResponseError(operation, "no XML document in the result")
+        if etree.QName(root).localname == REPORTING_ERRORS_ROOT:
+            text = self.redact(" ".join(t.strip() for t in root.itertext() if t.strip()))
+            if "access denied" in text.lower() or "credential" in text.lower():
+                raise self._login_error(Service.REPORTING, text)
+            raise TimeLogApiError(operation, "Error", text)
+        return root
+
+    def _reporting(self, operation: str, params: dict[str, Any], read: Reader[T]) -> T:
+        params = {**self._reporting_credentials(), **params}
+        return self._attempt(Service.REPORTING, operation, params,
+                             lambda result: read(self._reporting_root(operation, result)))
+
+    def reporting(self, operation: str, /, *, parse: Reader[T] = dict, **params: Any) -> list[T]:
+        """The items of an unpaged Reporting operation; `parse` gets each as a flat dict (see `element_to_dict`)."""
+        return self._reporting(operation, params, lambda root: [parse(element_to_dict(i)) for i in _items(root)])
+
+    def reporting_paged(
+        self, operation: str, /, *, page_size: int, parse: Reader[T] = dict, **params: Any
+    ) -> Iterator[T]:
+        """Every item of a paged Reporting operation (`page`/`pageSize`, root `TotalPages`), page by page."""
+        page = 1
+        while True:
+            def read(root: etree._Element) -> tuple[list[T], int | None]:
+                return [parse(element_to_dict(i)) for i in _items(root)], convert.to_int(root.get("TotalPages"))
+
+            items, total = self._reporting(operation, {**params, "page": str(page), "pageSize": str(page_size)}, read)
+            yield from items
+            if len(items) < page_size or (total is not None and page >= total):
+                return
+            page += 1
+
+    # -- the full tables ------------------------------------------------------------------------------------
+
+    def employees(self, parse: Reader[T] = dict) -> list[T]:
+        """Every employee (GetEmployeesRaw, every status), each `parse`d. Reporting has no employee GUID: see
+        `TimeLogClient.employee_guids`."""
+        return self.reporting("GetEmployeesRaw", employeeID=ALL_IDS, initials="", departmentID=ALL_IDS,
+                              status=ALL_STATUS, parse=parse)
+
+    def projects(self, parse: Reader[T] = dict) -> list[T]:
+        """Every project (GetProjectsRaw, every status), each `parse`d."""
+        return self.reporting("GetProjectsRaw", projectID=ALL_IDS, status=ALL_PROJECT_STATUS, customerID=ALL_IDS,
+                              projectManagerID=ALL_IDS, parse=parse)
+
+    def tasks(self, parse: Reader[T] = dict) -> list[T]:
+        """Every task (all levels, every status) from Reporting GetTasksRaw, each `parse`d.
+
+        Read once per client: the tap's `tasks` stream and `task_guids` share one call (tasks this client
+        creates later are not in it).
+        """
+        if self._task_items is not None:
+            try:
+                return [parse(item) for item in self._task_items]
+            except UNREADABLE_ERRORS as exc:
+                raise MalformedResponseError("GetTasksRaw", f"{type(exc).__name__}: {self.redact(str(exc))}") from None
+        pairs = self.reporting("GetTasksRaw", taskID=ALL_IDS, projectID=ALL_IDS, status=ALL_STATUS, taskTypeID=ALL_IDS,
+                               parse=lambda item: (item, parse(item)))
+        self._task_items = [item for item, _ in pairs]
+        return [parsed for _, parsed in pairs]
+
+    def task_guids(self) -> dict[int, str | None]:
+        """TaskID -> task GUID (the Reporting work rows carry only TaskID)."""
+        return dict(self.tasks(parse=lambda item: (int(item["ID"]), convert.to_guid(item["GUID"]))))
+
+
+def _items(root: etree._Element) -> list[etree._Element]:
+    return [item for item in root if isinstance(item.tag, str)]
+
+
+def element_to_dict(element: etree._Element) -> dict[str, str | None]:
+    """A flat Reporting item: its attributes, then each child element's text, keyed by local name."""
+    record: dict[str, str | None] = dict(element.attrib)
+    for child in element:
+        if isinstance(child.tag, str):
+            record[etree.QName(child).localname] = child.text
+    return record

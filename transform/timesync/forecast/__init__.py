@@ -1,1 +1,0 @@
-"""Forecast clients: the CLI's reader, the target's time-registration writes, and the targets' command sink."""
