@@ -8,7 +8,6 @@ import os
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from enum import StrEnum
 from itertools import islice
 from pathlib import Path
 from typing import Any, TypeVar
@@ -21,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from timesync.ledger.tables import FactRow, LinkRow, PairKind, PairRow, PairState, RunItemRow, RunRow, RunStatus
 from timesync.links import Links
 from timesync.model import Direction, Side
+from timesync.states import Outcome
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 #: The newest migration. A ledger already there opens without importing Alembic (about half a second of start-up
@@ -54,21 +54,6 @@ _PAIR_IDS_BY_ID = {side: select(PAIRS.c.id, column).where(PAIRS.c.kind == bindpa
 _PAIR_KINDS = {str(kind): kind for kind in PairKind}
 _PAIR_STATES = {str(state): state for state in PairState}
 _SIDES = {str(side): side for side in Side}
-
-
-class Outcome(StrEnum):
-    """What a target did with one command (the target records one of these per command)."""
-
-    CREATED = "created"
-    UPDATED = "updated"
-    DELETED = "deleted"
-    ALREADY_APPLIED = "already_applied"  # the twin already held the intended value (a replay after a crash)
-    MOVE_DELETED = "move_deleted"  # first half of a move: the old registration is gone, the create follows
-    CONFLICT = "conflict"
-    LOCKED = "locked"
-    ORPHANED = "orphaned"
-    SKIPPED = "skipped"  # a conflict policy chose the twin's value: nothing written here
-    FAILED = "failed"  # a per-item error (e.g. TimeLog "Invalid"); retried on the next runs
 
 
 class UnresolvedDependencyError(LookupError):

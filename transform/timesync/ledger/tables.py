@@ -3,40 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from enum import StrEnum
 
 from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-
-class PairKind(StrEnum):
-    """What a pair links."""
-
-    TASK = "task"
-    PROJECT_TIME_TASK = "project_time_task"  # Forecast project id <-> the TimeLog task that holds project time
-    ALLOCATION = "allocation"  # "<forecast task>:<person>" <-> "<timelog task>:<employee>"
-    TIME_ENTRY = "time_entry"  # Forecast registration id <-> TimeLog work unit GUID
-
-
-class PairState(StrEnum):
-    """Where a pair stands."""
-
-    CREATING = "creating"  # intent recorded; the twin may or may not exist yet
-    LINKED = "linked"
-    CONFLICT = "conflict"  # changed on both sides; parked until resolved
-    LOCKED = "locked"  # a needed write hit an approved/closed entry; difference reported
-    ORPHANED = "orphaned"  # deleted on one side while the other side changed
-    DELETED = "deleted"  # tombstone: absorbs late echoes
-
-
-class RunStatus(StrEnum):
-    """How a run ended."""
-
-    RUNNING = "running"
-    OK = "ok"
-    DRY_RUN = "dry_run"
-    REFUSED = "refused"  # flood guard
-    FAILED = "failed"
+# Re-exported: the enums moved to the model layer (timesync.states); code still imports them from here.
+from timesync.states import PairKind as PairKind
+from timesync.states import PairState as PairState
+from timesync.states import RunStatus as RunStatus
 
 
 class Base(DeclarativeBase):

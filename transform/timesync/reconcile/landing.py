@@ -8,9 +8,9 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Any
 
-from timesync.ledger.tables import PairKind
 from timesync.links import Links
 from timesync.model import Side, TimeEntry
+from timesync.states import PairKind
 
 # TimeLog work on a TimeLog-only task becomes Forecast project time; the task name survives in the note.
 NOTE_TASK_PREFIX = "[{name}] "

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from timesync.ledger.tables import PairState
 from timesync.links import ConflictPolicy, DeletePolicy
 from timesync.model import Side
+from timesync.states import PairState
 
 
 class Change(StrEnum):
