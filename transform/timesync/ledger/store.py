@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from timesync.ledger.tables import FactRow, LinkRow, PairKind, PairRow, PairState, RunItemRow, RunRow, RunStatus
 from timesync.links import Links
-from timesync.model import Direction, Side
+from timesync.model import Direction, Side, json_text
 from timesync.states import Outcome
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -194,11 +194,6 @@ def _conflict_snapshot(command: Mapping[str, Any]) -> dict[str, Any] | None:
     return {**snapshot, "task_name": task_name} if snapshot and task_name else snapshot
 
 
-def _dumps(value: Any) -> str:
-    """Canonical JSON: sorted keys, so equal snapshots store as equal text."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
-
-
 def _sqlite_pragmas(engine: Engine, *, writer: bool) -> None:
     """WAL and a busy timeout; writers BEGIN IMMEDIATE so concurrent writers queue instead of failing mid-way.
 
@@ -352,7 +347,7 @@ class Ledger:
         with self._session() as session:
             row = session.get_one(RunRow, run_id)
             merged = json.loads(row.counts) | dict(counts or {})
-            row.counts, row.status, row.finished_at, row.message = _dumps(merged), str(status), _now(), message
+            row.counts, row.status, row.finished_at, row.message = json_text(merged), str(status), _now(), message
 
     def runs(self, limit: int = 10) -> list[Run]:
         """The latest runs, newest first."""
@@ -493,7 +488,7 @@ class Ledger:
                 connection.execute(insert(RunItemRow), rows)
             recorded = connection.execute(select(RunRow.counts).where(RunRow.id == run_id)).scalar_one()
             connection.execute(update(RunRow).where(RunRow.id == run_id)
-                               .values(counts=_dumps(json.loads(recorded) | dict(counts))))
+                               .values(counts=json_text(json.loads(recorded) | dict(counts))))
         return pair_ids
 
     def note_replay(self, pair_id: int) -> None:
@@ -558,7 +553,7 @@ class Ledger:
                 row.state = PairState.CREATING
             elif outcome is Outcome.CONFLICT:
                 row.state, row.reason = PairState.CONFLICT, message
-                row.conflict = _dumps({source: _conflict_snapshot(command), target: dict(current or {}) or None})
+                row.conflict = json_text({source: _conflict_snapshot(command), target: dict(current or {}) or None})
                 pending = []
             elif outcome in (Outcome.LOCKED, Outcome.ORPHANED):
                 row.state, row.reason = (PairState.LOCKED if outcome is Outcome.LOCKED else PairState.ORPHANED,
@@ -567,8 +562,8 @@ class Ledger:
             elif outcome is Outcome.FAILED:
                 row.reason, row.attempts = message, row.attempts + 1
             if not keep_pending:
-                row.pending = _dumps(pending) if pending else None
-            row.base = _dumps(base)
+                row.pending = json_text(pending) if pending else None
+            row.base = json_text(base)
             row.updated_at = _now()
             session.add(RunItemRow(
                 run_id=command.get("run_id"), pair_id=row.id, direction=str(direction), actor="target",
@@ -583,7 +578,7 @@ def _write_planned(connection: Connection, chunk: list[PlannedPair], now: dt.dat
     if new:
         connection.execute(insert(PairRow), [
             {"kind": str(plan.kind), "forecast_id": plan.forecast_id, "timelog_id": plan.timelog_id,
-             "project": plan.project, "origin": str(plan.origin), "base": _dumps(plan.base or {}),
+             "project": plan.project, "origin": str(plan.origin), "base": json_text(plan.base or {}),
              "state": str(plan.state or PairState.CREATING), "reason": plan.reason, "fingerprint": plan.fingerprint,
              "attempts": 0, "updated_at": now} for plan in new])
     new_ids = _new_pair_ids(connection, new)
@@ -597,13 +592,13 @@ def _write_planned(connection: Connection, chunk: list[PlannedPair], now: dt.dat
             if plan.state is not None:
                 values["state"] = str(plan.state)
             if plan.base is not None:
-                values["base"] = _dumps(plan.base)
+                values["base"] = json_text(plan.base)
             if plan.fingerprint is not None:
                 values["fingerprint"] = plan.fingerprint
         if plan.commands:
             for command in plan.commands:
                 command["pair_id"] = pair_id
-            values |= {"pending": _dumps(plan.commands), "attempts": 0}
+            values |= {"pending": json_text(plan.commands), "attempts": 0}
         if values:
             updates.setdefault(tuple(sorted(values)), []).append({"pair_key": pair_id, **values})
     for rows in updates.values():

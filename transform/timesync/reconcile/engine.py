@@ -26,6 +26,7 @@ from timesync.model import (
     Task,
     TimeEntry,
     entry_from_snapshot,
+    json_text,
     to_json_ready,
 )
 from timesync.reconcile.commands import CommandKind
@@ -80,7 +81,7 @@ class EntryWrite:
 
     def fingerprint(self) -> str | None:
         """What the pair stores to find the twin after a crash (creates and moves)."""
-        return json.dumps(self.image.snapshot(), sort_keys=True) if self.action in (Action.CREATE, Action.MOVE) \
+        return json_text(self.image.snapshot()) if self.action in (Action.CREATE, Action.MOVE) \
             else None
 
 
@@ -455,7 +456,7 @@ class Reconciler:
             "depends_on": depends_on or [], "lookup_first": lookup_first, "external_key": external_key,
             "fingerprint": fingerprint, "conflict_policy": str(options.conflict_policy),
             "delete_policy": str(options.delete_policy),
-            "source_updated_at": source_updated_at.isoformat() if source_updated_at else None,
+            "source_updated_at": to_json_ready(source_updated_at),
         }
 
     # -- tasks (Forecast to TimeLog only) ----------------------------------------------------------------
