@@ -288,7 +288,7 @@ def conflicts_list(ctx: click.Context) -> None:
 @click.pass_context
 def conflicts_resolve(ctx: click.Context, pair_id: int, keep: str) -> None:
     """Resolve conflict PAIR_ID: the kept value is queued and written by the next `meltano run sync`."""
-    from timesync.reconcile.engine import Reconciler
+    from timesync.reconcile.conflicts import resolve_conflict
 
     links_file = _links(ctx)
     kept = Side(keep)
@@ -297,7 +297,7 @@ def conflicts_resolve(ctx: click.Context, pair_id: int, keep: str) -> None:
         if pair is None or pair.kind is not PairKind.TIME_ENTRY:
             raise CliError(f"no time-entry pair {pair_id} in the ledger (see `timesync conflicts list`)")
         try:
-            commands = Reconciler(ledger, links_file, Direction.from_source(kept)).resolve_conflict(pair, kept)
+            commands = resolve_conflict(ledger, links_file, pair, kept)
         except ValueError as exc:
             raise CliError(str(exc)) from None
     click.echo(f"pair {pair_id}: keeping {kept}; {len(commands)} change(s) queued for {kept.other}, written by the "
