@@ -98,7 +98,8 @@ class PairLookups(LedgerBase):
         Fills ``native[field]`` and, when the ref names one, ``twin_snapshot``/``fingerprint[snapshot_field]``,
         so the lease check, the fingerprint lookup and the stored base all see the real id.
         """
-        resolved = json.loads(json.dumps(dict(command)))  # a deep copy: the caller's command stays as it was
+        # A deep copy: the caller's command stays as it was.
+        resolved: dict[str, Any] = json.loads(json.dumps(dict(command)))
         for ref in command.get("depends_on") or []:
             twin_id = self.resolve(PairKind(ref["pair_kind"]), ref["forecast_id"])
             if twin_id is None:

@@ -96,8 +96,9 @@ class CommandBuilder:
         depends = ([dependency(task_ref.pair_kind, task_ref.forecast_id, "task_id", "task")]
                    if task_ref is not None and image.task_id is None else [])
         source_change = Change.CHANGED if write.stale_intent else write.source_change
-        common = {"canonical": entry, "source_snapshot": entry.snapshot(), "twin_snapshot": twin_snapshot,
-                  "source_change": source_change, "source_updated_at": entry.updated_at}
+        common: dict[str, Any] = {
+            "canonical": entry, "source_snapshot": entry.snapshot(), "twin_snapshot": twin_snapshot,
+            "source_change": source_change, "source_updated_at": entry.updated_at}
         twin_id = pair.id_on(self.target) if pair else None
         base_twin = pair.base_on(self.target) if pair else None
         if write.stale_intent:

@@ -233,8 +233,9 @@ class Planner:
         landing = land(entry, self.links, self._twin_of, pair.base if pair else None)
         if landing.out_of_scope is not None or landing.image is None:
             reason = landing.out_of_scope or "unknown"
-            what = {OutOfScope.UNLINKED_PERSON: f"{self.source} person {entry.person_id}",
-                    OutOfScope.UNLINKED_PROJECT: f"{self.source} project {entry.project_id}"}.get(reason, "")
+            unlinked: dict[str, str] = {OutOfScope.UNLINKED_PERSON: f"{self.source} person {entry.person_id}",
+                                        OutOfScope.UNLINKED_PROJECT: f"{self.source} project {entry.project_id}"}
+            what = unlinked.get(reason, "")
             plan.out_of_scope(PairKind.TIME_ENTRY, entry.id, reason, what)
             return
         ref = landing.task_ref
@@ -251,8 +252,9 @@ class Planner:
         base_twin = pair.base_on(self.target) if pair else None
         source_change = Change.CHANGED if moved_from else (compare(entry.snapshot(), base_source) if pair
                                                            else Change.NEW)
-        needs_move = bool(base_twin) and any(image.snapshot()[f] != base_twin[f]
-                                             for f in self.target_adapter.immutable_entry_fields)
+        twin_fields = base_twin or {}
+        needs_move = bool(twin_fields) and any(image.snapshot()[f] != twin_fields[f]
+                                               for f in self.target_adapter.immutable_entry_fields)
         decision = decide(source_change, Change.UNCHANGED, pair.state if pair else None, source_side=self.source,
                           conflict_policy=self.links.options.conflict_policy,
                           delete_policy=self.links.options.delete_policy, needs_move=needs_move)
@@ -333,7 +335,7 @@ def _parents_first(tasks: Mapping[str, Task]) -> list[Task]:
     def place(task: Task, depth: int = 0) -> None:
         if task.id in placed or depth > len(tasks):
             return
-        if task.parent_id in tasks:
+        if task.parent_id is not None and task.parent_id in tasks:
             place(tasks[task.parent_id], depth + 1)
         placed.add(task.id)
         ordered.append(task)
