@@ -16,7 +16,9 @@ from timesync_world import World
 from timesync.ledger import Ledger, Outcome, PairKind, PairState, PlannedPair, RunItem
 from timesync.ledger.store import BULK_CHUNK
 from timesync.model import Direction, Side
-from timesync.reconcile.engine import ENTRIES_PER_LOOKUP, Commands, Plan
+from timesync.reconcile.engine import Commands
+from timesync.reconcile.plan import Plan
+from timesync.reconcile.planning import ENTRIES_PER_LOOKUP
 
 F2T, T2F = Direction.FORECAST_TO_TIMELOG, Direction.TIMELOG_TO_FORECAST
 PAIRS = 3 * BULK_CHUNK + 7  # more than one IN (...) list, not a multiple of it

@@ -115,7 +115,7 @@ def test_status_and_conflicts_show_a_parked_conflict_and_resolve_it(tmp_path: Pa
     world.forecast.edit(reg, time_registered=90)
     world.timelog.edit(guid, minutes=30)
     world.sync()
-    ledger_url = str(world.ledger.engine.url)
+    ledger_url = str(world.ledger.url)
     status = json.loads(_invoke(tmp_path, "--json", "status", ledger=ledger_url).output)
     (parked,) = status["parked"]
     assert parked["state"] == "conflict"
@@ -181,7 +181,7 @@ def test_plan_runs_both_pipelines_dry_and_prints_the_plan(tmp_path: Path) -> Non
         reconciler.run()
         return 0
 
-    result = _invoke(tmp_path, "plan", services=_services(fake_meltano), ledger=str(world.ledger.engine.url))
+    result = _invoke(tmp_path, "plan", services=_services(fake_meltano), ledger=str(world.ledger.url))
     assert result.exit_code == 0, result.output
     assert [argv[1:4] for argv, _ in calls] == [["run", "--no-state-update", "tap-forecast--sync"],
                                                 ["run", "--no-state-update", "tap-timelog--sync"]]

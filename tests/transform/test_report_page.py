@@ -77,7 +77,7 @@ def _invoke(world: World, tmp_path: Path, *args: str, links: bool = True) -> obj
     links_path = tmp_path / "links.yml"
     if links:
         links_path.write_text(LINKS_YAML.format(conflict_policy="park", max_changes=500))
-    base = ["--ledger-url", str(world.ledger.engine.url), "--links-path", str(links_path)]
+    base = ["--ledger-url", str(world.ledger.url), "--links-path", str(links_path)]
     return CliRunner().invoke(cli, [*base, *args], obj=_services(world), catch_exceptions=False)
 
 
@@ -117,7 +117,7 @@ def test_a_bad_window_or_links_file_is_a_clear_error(world: World, tmp_path: Pat
     assert result.exit_code == 1
     assert "ends (2026-03-01) before it starts" in result.output
     (tmp_path / "links.yml").write_text("projects: nope\n")
-    bad = CliRunner().invoke(cli, ["--ledger-url", str(world.ledger.engine.url), "--links-path",
+    bad = CliRunner().invoke(cli, ["--ledger-url", str(world.ledger.url), "--links-path",
                                    str(tmp_path / "links.yml"), "report"], obj=_services(world))
     assert bad.exit_code == 1
     assert "links.yml, line 1" in bad.output

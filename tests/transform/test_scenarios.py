@@ -7,8 +7,9 @@ from timesync_fakes import Crash
 from timesync_world import World
 
 from timesync.ledger import PairKind, PairState
-from timesync.model import Direction, Side
-from timesync.reconcile.engine import FloodGuardError, Reconciler
+from timesync.model import Side
+from timesync.reconcile.conflicts import resolve_conflict
+from timesync.reconcile.engine import FloodGuardError
 
 DAY = "2026-03-02"
 
@@ -252,8 +253,7 @@ def test_resolving_for_timelog_keeps_the_timelog_task_name_in_the_forecast_note(
     world.sync()
     pair = _one_pair(world)
     assert pair.state is PairState.CONFLICT
-    (update,) = Reconciler(world.ledger, world.links, Direction.TIMELOG_TO_FORECAST).resolve_conflict(
-        pair, Side.TIMELOG)
+    (update,) = resolve_conflict(world.ledger, world.links, pair, Side.TIMELOG)
     assert update["native"]["notes"] == "[Support (TimeLog only)] hotline", "queued with the task name"
     world.sync()
     assert (reg["time_registered"], reg["notes"]) == (30, "[Support (TimeLog only)] hotline")

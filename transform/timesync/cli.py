@@ -298,7 +298,7 @@ def conflicts_list(ctx: click.Context) -> None:
 @click.pass_context
 def conflicts_resolve(ctx: click.Context, pair_id: int, keep: str) -> None:
     """Resolve conflict PAIR_ID: the kept value is queued and written by the next `meltano run sync`."""
-    from timesync.reconcile.engine import Reconciler
+    from timesync.reconcile.conflicts import resolve_conflict
 
     links_file = _links(ctx)
     kept = Side(keep)
@@ -307,7 +307,7 @@ def conflicts_resolve(ctx: click.Context, pair_id: int, keep: str) -> None:
         if pair is None or pair.kind is not PairKind.TIME_ENTRY:
             raise CliError(f"no time-entry pair {pair_id} in the ledger (see `timesync conflicts list`)")
         try:
-            commands = Reconciler(ledger, links_file, Direction.from_source(kept)).resolve_conflict(pair, kept)
+            commands = resolve_conflict(ledger, links_file, pair, kept)
         except ValueError as exc:
             raise CliError(str(exc)) from None
     click.echo(f"pair {pair_id}: keeping {kept}; {len(commands)} change(s) queued for {kept.other}, written by the "
@@ -322,13 +322,13 @@ def _holding_run_lock(ledger: Ledger) -> Iterator[None]:
     """This command's own ledger writes wait for no sync: it holds the run lock while it writes."""
     holder = run_lock.Holder.of(os.getpid())
     try:
-        run_lock.acquire(ledger, holder)
+        ledger.acquire_run_lock(holder)
     except run_lock.RunLockHeldError as exc:
         raise CliError(str(exc)) from None
     try:
         yield
     finally:
-        run_lock.release(ledger, holder)
+        ledger.release_run_lock(holder)
 
 
 @cli.group("run-lock")
@@ -342,7 +342,7 @@ def run_lock_acquire(ctx: click.Context) -> None:
     """Take the lock for the `meltano run` that invoked this, as the mapper does (for scripts around the sync)."""
     with _ledger(ctx) as ledger:
         try:
-            note = run_lock.acquire(ledger, run_lock.Holder.meltano_parent())
+            note = ledger.acquire_run_lock(run_lock.Holder.meltano_parent())
         except run_lock.RunLockHeldError as exc:
             raise CliError(str(exc)) from None
     click.echo(note or "run lock taken")
@@ -354,7 +354,7 @@ def run_lock_acquire(ctx: click.Context) -> None:
 def run_lock_release(ctx: click.Context, force: bool) -> None:
     """Release the lock of the `meltano run` that invoked this (`timesync:unlock`, the last task of job `sync`)."""
     with _ledger(ctx) as ledger:
-        released = run_lock.release(ledger, None if force else run_lock.Holder.meltano_parent())
+        released = ledger.release_run_lock(None if force else run_lock.Holder.meltano_parent())
     click.echo("run lock released" if released else "run lock not held by this run; nothing released")
 
 
@@ -363,7 +363,7 @@ def run_lock_release(ctx: click.Context, force: bool) -> None:
 def run_lock_show(ctx: click.Context) -> None:
     """Who holds the lock, since when, and whether that process still runs."""
     with _ledger(ctx) as ledger:
-        held = run_lock.current(ledger)
+        held = ledger.run_lock_holder()
     if held is None:
         ctx.obj["out"].emit({"held": False}, lambda: [_table("Run lock", ["held"], [["no"]])])
         return

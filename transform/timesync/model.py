@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass, field, fields, is_dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
@@ -219,22 +220,46 @@ def _field_names(cls: type) -> tuple[str, ...] | None:
     return tuple(item.name for item in fields(cls)) if is_dataclass(cls) else None
 
 
-def to_json_ready(value: Any) -> Any:
-    """Dataclasses, dates and Decimals as JSON-ready values (the canonical payload of a command)."""
+def to_json_ready(value: Any, *, utc: bool = False) -> Any:
+    """Dataclasses, enums, dates and Decimals as JSON-ready values: the one converter of the sync.
+
+    It makes a command's canonical payload, the report's data, the ledger's JSON text (``json_text``) and, in a
+    target, turns the SDK's parsed record back into what the mapper wrote. A Decimal becomes an int when it is
+    whole (the SDK reads ``61.0`` as one), else its exact text. ``utc``: datetimes as RFC 3339 UTC text ending in
+    ``Z`` (naive ones taken as UTC), the form a target stores; otherwise ``isoformat()`` as they are.
+    """
     if value is None or type(value) in _JSON_SCALARS:
         return value
     names = _field_names(type(value))
     if names is not None:
         # Field by field, not dataclasses.asdict: that deep-copies every value first (most of the cost per command).
-        return {name: to_json_ready(getattr(value, name)) for name in names}
+        return {name: to_json_ready(getattr(value, name), utc=utc) for name in names}
     if isinstance(value, dict):
-        return {key: to_json_ready(item) for key, item in value.items()}
+        return {key: to_json_ready(item, utc=utc) for key, item in value.items()}
     if isinstance(value, list | tuple):
-        return [to_json_ready(item) for item in value]
-    if isinstance(value, dt.date | dt.datetime):
+        return [to_json_ready(item, utc=utc) for item in value]
+    if isinstance(value, dt.datetime):
+        if utc:
+            stamp = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+            return stamp.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+        return value.isoformat()
+    if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, Decimal):
-        return str(value)
+        return int(value) if value == value.to_integral_value() else str(value)
     if isinstance(value, StrEnum):
         return str(value)
     return value
+
+
+def json_text(value: Any) -> str:
+    """Canonical JSON text (sorted keys, no spaces): equal values store as equal text in the ledger.
+
+    Values JSON cannot hold go through ``to_json_ready``; anything that still cannot becomes its ``str``.
+    """
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=_json_default)
+
+
+def _json_default(value: Any) -> Any:
+    ready = to_json_ready(value)
+    return str(value) if ready is value else ready

@@ -1,5 +1,8 @@
-"""What the ledger records about pairs and runs, as plain enums: the rules and the model use them without the
-database (`timesync.ledger` re-exports them)."""
+"""The ledger's vocabulary without the database: what a pair links, where it stands, how a run ended, what a target did.
+
+The rules and landing decide in these terms and must stay pure (no SQLAlchemy), so the enums live here, in the model
+layer; `timesync.ledger` re-exports them for the code that meets them through the ledger.
+"""
 
 from __future__ import annotations
 
@@ -34,3 +37,18 @@ class RunStatus(StrEnum):
     DRY_RUN = "dry_run"
     REFUSED = "refused"  # flood guard
     FAILED = "failed"
+
+
+class Outcome(StrEnum):
+    """What a target did with one command (the target records one of these per command)."""
+
+    CREATED = "created"
+    UPDATED = "updated"
+    DELETED = "deleted"
+    ALREADY_APPLIED = "already_applied"  # the twin already held the intended value (a replay after a crash)
+    MOVE_DELETED = "move_deleted"  # first half of a move: the old registration is gone, the create follows
+    CONFLICT = "conflict"
+    LOCKED = "locked"
+    ORPHANED = "orphaned"
+    SKIPPED = "skipped"  # a conflict policy chose the twin's value: nothing written here
+    FAILED = "failed"  # a per-item error (e.g. TimeLog "Invalid"); retried on the next runs

@@ -4,7 +4,6 @@ from timesync.ledger import directory, run_lock
 from timesync.ledger.store import (
     MAX_REPLAY_ATTEMPTS,
     Ledger,
-    Outcome,
     Pair,
     PlannedPair,
     Run,
@@ -12,7 +11,7 @@ from timesync.ledger.store import (
     UnresolvedDependencyError,
     default_ledger_url,
 )
-from timesync.states import PairKind, PairState, RunStatus
+from timesync.states import Outcome, PairKind, PairState, RunStatus
 
 __all__ = [
     "MAX_REPLAY_ATTEMPTS",

@@ -7,33 +7,40 @@ TimeLog pipeline too, before tasks are written to a project that does not exist.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, insert, select
 
+from timesync.ledger.base import LedgerBase, utc_now
 from timesync.ledger.tables import DirectoryRow
-
-if TYPE_CHECKING:
-    from timesync.ledger.store import Ledger
-    from timesync.model import Side
+from timesync.model import Side
 
 
-def replace(ledger: Ledger, side: Side, kind: str, entries: Mapping[str, str | None]) -> None:
-    """Store ``entries`` (id -> name) as everything of ``kind`` that ``side`` has now."""
-    now = dt.datetime.now(dt.UTC)
-    with ledger.engine.begin() as connection:
-        connection.execute(delete(DirectoryRow).where(DirectoryRow.side == str(side), DirectoryRow.kind == kind))
-        if entries:
-            connection.execute(insert(DirectoryRow), [
-                {"side": str(side), "kind": kind, "native_id": native_id, "name": name, "seen_at": now}
-                for native_id, name in entries.items()])
+class DirectoryRecords(LedgerBase):
+    """The Ledger's directory of each side's projects and persons."""
+
+    def replace_directory(self, side: Side, kind: str, entries: Mapping[str, str | None]) -> None:
+        """Store ``entries`` (id -> name) as everything of ``kind`` (project, person) that ``side`` has now."""
+        stamp = utc_now()
+        with self._writing() as connection:
+            connection.execute(delete(DirectoryRow).where(DirectoryRow.side == str(side), DirectoryRow.kind == kind))
+            if entries:
+                connection.execute(insert(DirectoryRow), [
+                    {"side": str(side), "kind": kind, "native_id": native_id, "name": name, "seen_at": stamp}
+                    for native_id, name in entries.items()])
+
+    def directory_ids(self, side: Side, kind: str) -> set[str] | None:
+        """The ids of ``kind`` on ``side`` as last read, or None when that side's tap has not run yet."""
+        return set(self.directory_names(side, kind)) or None
+
+    def directory_names(self, side: Side, kind: str) -> dict[str, str | None]:
+        """Id -> name of ``kind`` on ``side`` as last read (empty when that side's tap has not run yet)."""
+        query = select(DirectoryRow.native_id, DirectoryRow.name).where(DirectoryRow.side == str(side),
+                                                                        DirectoryRow.kind == kind)
+        with self._read_connection() as connection:
+            return dict(connection.execute(query).tuples().all())
 
 
-def known_ids(ledger: Ledger, side: Side, kind: str) -> set[str] | None:
-    """The ids of ``kind`` on ``side`` as last read, or None when that side's tap has not run yet."""
-    with ledger.read_engine.connect() as connection:
-        ids = set(connection.scalars(
-            select(DirectoryRow.native_id).where(DirectoryRow.side == str(side), DirectoryRow.kind == kind)))
-    return ids or None
+# The same methods called with the ledger first, as `directory.replace(ledger, ...)` (the spelling scripts use).
+replace = DirectoryRecords.replace_directory
+known_ids = DirectoryRecords.directory_ids

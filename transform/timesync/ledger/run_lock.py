@@ -19,15 +19,13 @@ import os
 import socket
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from timesync.ledger.base import LedgerBase, utc_now
 from timesync.ledger.tables import RunLockRow
-
-if TYPE_CHECKING:
-    from timesync.ledger.store import Ledger
 
 LOCK_NAME = "sync"
 #: A holder on another host that has not renewed the lock for this long is taken to be gone.
@@ -81,71 +79,75 @@ def process_start(pid: int) -> str | None:
     return f"{boot_id}:{stat.rsplit(')', 1)[1].split()[19]}"
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-def _holder(row: RunLockRow | object) -> Holder:
-    return Holder(row.host, row.pid, row.process_started)  # type: ignore[attr-defined]  # a Row or a model
+def _holder(row: Any) -> Holder:
+    """The holder of a run_lock row."""
+    return Holder(row.host, row.pid, row.process_started)
 
 
 def _as_utc(stamp: dt.datetime) -> dt.datetime:
     return stamp if stamp.tzinfo else stamp.replace(tzinfo=dt.UTC)  # SQLite returns naive datetimes
 
 
-def acquire(ledger: Ledger, holder: Holder, *, name: str = LOCK_NAME) -> str | None:
-    """Take or renew the lock for ``holder``; returns a note when a gone holder's lock was taken over.
+class RunLockRecords(LedgerBase):
+    """The Ledger's run lock."""
 
-    Raises RunLockHeldError while another live holder has it.
-    """
-    for attempt in range(2):
-        try:
-            return _acquire_once(ledger, holder, name)
-        except IntegrityError:  # two first-ever acquires raced on Postgres: the loser looks again
-            if attempt:
-                raise
-    return None
+    def acquire_run_lock(self, holder: Holder, *, name: str = LOCK_NAME) -> str | None:
+        """Take or renew the lock for ``holder``; returns a note when a gone holder's lock was taken over.
 
-
-def _acquire_once(ledger: Ledger, holder: Holder, name: str) -> str | None:
-    now = _now()
-    values = {"host": holder.host, "pid": holder.pid, "process_started": holder.process_started,
-              "heartbeat_at": now}
-    # The writer engine begins SQLite transactions IMMEDIATE, and FOR UPDATE locks the row on Postgres.
-    with ledger.engine.begin() as connection:
-        row = connection.execute(select(RunLockRow).where(RunLockRow.name == name).with_for_update()).first()
-        if row is None:
-            connection.execute(insert(RunLockRow).values(name=name, acquired_at=now, **values))
-            return None
-        current = _holder(row)
-        if current == holder:
-            connection.execute(update(RunLockRow).where(RunLockRow.name == name).values(heartbeat_at=now))
-            return None
-        if current.is_alive(_as_utc(row.heartbeat_at), now):
-            raise RunLockHeldError(
-                f"another sync is already running: `meltano` pid {current.pid} on {current.host}, since "
-                f"{_as_utc(row.acquired_at):%Y-%m-%d %H:%M:%S} UTC. This run was refused and wrote nothing. If no "
-                f"sync runs there, clear the lock with `{RELEASE_HINT}`.")
-        connection.execute(update(RunLockRow).where(RunLockRow.name == name).values(acquired_at=now, **values))
-        return (f"took over the run lock of `meltano` pid {current.pid} on {current.host}, which ended without "
-                "releasing it (killed or crashed)")
-
-
-def release(ledger: Ledger, holder: Holder | None, *, name: str = LOCK_NAME) -> bool:
-    """Release the lock if ``holder`` has it (None: whoever has it). Returns whether a lock was released."""
-    with ledger.engine.begin() as connection:
-        row = connection.execute(select(RunLockRow).where(RunLockRow.name == name)).first()
-        if row is None or (holder is not None and _holder(row) != holder):
-            return False
-        connection.execute(delete(RunLockRow).where(RunLockRow.name == name))
-        return True
-
-
-def current(ledger: Ledger, *, name: str = LOCK_NAME) -> tuple[Holder, dt.datetime, bool] | None:
-    """(holder, acquired at, alive) of the lock, or None when nobody holds it."""
-    with ledger.read_engine.connect() as connection:
-        row = connection.execute(select(RunLockRow).where(RunLockRow.name == name)).first()
-    if row is None:
+        Raises RunLockHeldError while another live holder has it.
+        """
+        for attempt in range(2):
+            try:
+                with self._writing() as connection:
+                    return _acquire_once(connection, holder, name)
+            except IntegrityError:  # two first-ever acquires raced on Postgres: the loser looks again
+                if attempt:
+                    raise
         return None
-    holder = _holder(row)
-    return holder, _as_utc(row.acquired_at), holder.is_alive(_as_utc(row.heartbeat_at), _now())
+
+    def release_run_lock(self, holder: Holder | None, *, name: str = LOCK_NAME) -> bool:
+        """Release the lock if ``holder`` has it (None: whoever has it). Returns whether a lock was released."""
+        with self._writing() as connection:
+            row = connection.execute(select(RunLockRow).where(RunLockRow.name == name)).first()
+            if row is None or (holder is not None and _holder(row) != holder):
+                return False
+            connection.execute(delete(RunLockRow).where(RunLockRow.name == name))
+            return True
+
+    def run_lock_holder(self, *, name: str = LOCK_NAME) -> tuple[Holder, dt.datetime, bool] | None:
+        """(holder, acquired at, alive) of the lock, or None when nobody holds it."""
+        with self._read_connection() as connection:
+            row = connection.execute(select(RunLockRow).where(RunLockRow.name == name)).first()
+        if row is None:
+            return None
+        holder = _holder(row)
+        return holder, _as_utc(row.acquired_at), holder.is_alive(_as_utc(row.heartbeat_at), utc_now())
+
+
+def _acquire_once(connection: Connection, holder: Holder, name: str) -> str | None:
+    stamp = utc_now()
+    values = {"host": holder.host, "pid": holder.pid, "process_started": holder.process_started,
+              "heartbeat_at": stamp}
+    # The writer engine begins SQLite transactions IMMEDIATE, and FOR UPDATE locks the row on Postgres.
+    row = connection.execute(select(RunLockRow).where(RunLockRow.name == name).with_for_update()).first()
+    if row is None:
+        connection.execute(insert(RunLockRow).values(name=name, acquired_at=stamp, **values))
+        return None
+    current = _holder(row)
+    if current == holder:
+        connection.execute(update(RunLockRow).where(RunLockRow.name == name).values(heartbeat_at=stamp))
+        return None
+    if current.is_alive(_as_utc(row.heartbeat_at), stamp):
+        raise RunLockHeldError(
+            f"another sync is already running: `meltano` pid {current.pid} on {current.host}, since "
+            f"{_as_utc(row.acquired_at):%Y-%m-%d %H:%M:%S} UTC. This run was refused and wrote nothing. If no "
+            f"sync runs there, clear the lock with `{RELEASE_HINT}`.")
+    connection.execute(update(RunLockRow).where(RunLockRow.name == name).values(acquired_at=stamp, **values))
+    return (f"took over the run lock of `meltano` pid {current.pid} on {current.host}, which ended without "
+            "releasing it (killed or crashed)")
+
+
+# The same methods called with the ledger first, as `run_lock.acquire(ledger, holder)` (the spelling scripts use).
+acquire = RunLockRecords.acquire_run_lock
+release = RunLockRecords.release_run_lock
+current = RunLockRecords.run_lock_holder

@@ -7,12 +7,10 @@ import datetime as dt
 from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-# The pair and run enums live with the model (the rules use them without SQLAlchemy); the ledger's modules import
-# them from here as before.
-from timesync.states import PairKind, PairState, RunStatus
-
-__all__ = ["Base", "DirectoryRow", "FactRow", "LinkRow", "PairKind", "PairRow", "PairState", "RunItemRow", "RunLockRow",
-           "RunRow", "RunStatus"]
+# Re-exported: the enums moved to the model layer (timesync.states); code still imports them from here.
+from timesync.states import PairKind as PairKind
+from timesync.states import PairState as PairState
+from timesync.states import RunStatus as RunStatus
 
 
 class Base(DeclarativeBase):

@@ -3,13 +3,11 @@ per batch, with progress lines while applying and one error line (no traceback) 
 
 from __future__ import annotations
 
-import datetime as dt
 import sys
 import threading
 from abc import abstractmethod
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from decimal import Decimal
 from functools import cached_property
 from typing import IO, Any, ClassVar
 
@@ -19,6 +17,7 @@ from singer_sdk.sinks import BatchSink
 from singer_sdk.sinks.core import JSONSchemaValidator
 
 from timesync.ledger import Ledger, Outcome, PairKind
+from timesync.model import to_json_ready
 from timesync.progress import Progress
 from timesync.reconcile.commands import COMMAND_STREAM
 
@@ -31,24 +30,13 @@ QUIET_OUTCOMES = frozenset({Outcome.CREATED, Outcome.UPDATED, Outcome.DELETED, O
 COMMANDS_PER_BATCH = 1_000
 
 
-def json_ready(value: Any) -> Any:
+def json_ready(record: Any) -> Any:
     """A record as the mapper wrote it: the SDK's datetimes back to RFC 3339 UTC text, its Decimals exact.
 
     The SDK reader turns JSON numbers with a fraction into Decimal and parses `date-time` fields; the ledger
     stores commands as JSON, so both are converted here, explicitly, rather than by a `default=str` surprise.
     """
-    if isinstance(value, dict):
-        return {key: json_ready(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [json_ready(item) for item in value]
-    if isinstance(value, dt.datetime):
-        stamp = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-        return stamp.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else str(value)
-    return value
+    return to_json_ready(record, utc=True)
 
 
 class UnknownStreamError(ValueError):

@@ -9,7 +9,7 @@ from singer_sdk import typing as th
 from singer_sdk.mapper_base import InlineMapper
 
 from timesync.adapters import ADAPTERS
-from timesync.ledger import Ledger, directory, run_lock
+from timesync.ledger import Ledger, run_lock
 from timesync.links import LinksError, load_links, unknown_ids
 from timesync.model import Direction, Side
 from timesync.progress import Progress
@@ -71,7 +71,7 @@ class ReconcileMapper(InlineMapper):
         self.ledger = Ledger.open(self.config.get("ledger_url"))
         try:
             # The first pipeline of job `sync` takes the lock for its `meltano run`; the second renews it.
-            taken_over = run_lock.acquire(self.ledger, run_lock.Holder.meltano_parent())
+            taken_over = self.ledger.acquire_run_lock(run_lock.Holder.meltano_parent())
         except run_lock.RunLockHeldError as exc:
             self.ledger.close()
             self._fail(str(exc))
@@ -177,11 +177,11 @@ class ReconcileMapper(InlineMapper):
         """
         source, target = reconciler.source, reconciler.target
         for kind, entries in reconciler.directory.items():
-            directory.replace(self.ledger, source, kind, entries)
+            self.ledger.replace_directory(source, kind, entries)
         problems = unknown_ids(self.links, str(source), {
             kind: set(entries) for kind, entries in reconciler.directory.items()})
         problems += unknown_ids(self.links, str(target), {
-            kind: directory.known_ids(self.ledger, target, kind) for kind in ("project", "person")})
+            kind: self.ledger.directory_ids(target, kind) for kind in ("project", "person")})
         if problems:
             for problem in problems[1:]:
                 self.logger.error("%s", problem)

@@ -12,12 +12,9 @@ from collections.abc import Callable, Iterable, Mapping
 from functools import partial
 from typing import Any
 
-from sqlalchemy import distinct, func, select
-
 from timesync.adapters.timelog import GUID_MODEL_FACT
 from timesync.ledger import MAX_REPLAY_ATTEMPTS, Ledger, Pair, PairKind, PairState
-from timesync.ledger.tables import DirectoryRow, LinkRow, RunItemRow
-from timesync.links import Links, PersonLink, ProjectLink
+from timesync.links import Links
 from timesync.model import Direction, Side
 from timesync.reconcile.report import direction_summary
 from timesync.report import agreement
@@ -60,8 +57,8 @@ def build_report(ledger: Ledger, links: Links, window: Window, *, forecast: Call
     """The whole report. ``forecast``/``timelog`` build API clients; None for both means ledger only."""
     now = now or dt.datetime.now(dt.UTC)
     secrets = tuple(secrets)
-    project_names = {side: _names(ledger, side, "project") for side in Side}
-    person_names = {side: _names(ledger, side, "person") for side in Side}
+    project_names = {side: ledger.directory_names(side, "project") for side in Side}
+    person_names = {side: ledger.directory_names(side, "person") for side in Side}
     pairs = ledger.pairs(kind=PairKind.TIME_ENTRY)
     read_at = now.strftime("%Y-%m-%d %H:%M UTC")
     readers: list[SideReader] = []
@@ -115,21 +112,9 @@ def _read_both(readers: list[SideReader], links: Links, window: Window,
     return (entries or None), errors
 
 
-def _names(ledger: Ledger, side: Side, kind: str) -> dict[str, str | None]:
-    """Id -> name of one side's projects or persons, as that side's tap last read them (the ledger's directory)."""
-    query = select(DirectoryRow.native_id, DirectoryRow.name).where(DirectoryRow.side == str(side),
-                                                                    DirectoryRow.kind == kind)
-    with ledger.read_engine.connect() as connection:
-        return dict(connection.execute(query).tuples().all())
-
-
 def links_from_ledger(ledger: Ledger) -> Links:
     """The links the last run copied into the ledger (when links.yml itself cannot be read)."""
-    with ledger.read_engine.connect() as connection:
-        rows = connection.execute(select(LinkRow.kind, LinkRow.forecast_id, LinkRow.timelog_id, LinkRow.start_date)
-                                  .order_by(LinkRow.id)).all()
-    return Links(projects=tuple(ProjectLink(f, t, start) for kind, f, t, start in rows if kind == "project"),
-                 persons=tuple(PersonLink(f, t) for kind, f, t, _ in rows if kind == "person"), source="the ledger")
+    return ledger.stored_links()
 
 
 def runs_over_time(ledger: Ledger, limit: int = DEFAULT_RUNS) -> list[RunPoint]:
@@ -139,11 +124,7 @@ def runs_over_time(ledger: Ledger, limit: int = DEFAULT_RUNS) -> list[RunPoint]:
     the target records each write after that.
     """
     runs = list(reversed([run for run in ledger.runs(limit=limit) if not run.dry_run]))
-    items = RunItemRow.__table__
-    with ledger.read_engine.connect() as connection:
-        last_item = dict(connection.execute(
-            select(items.c.run_id, func.max(items.c.created_at))
-            .where(items.c.run_id.in_([run.id for run in runs])).group_by(items.c.run_id)).tuples().all())
+    last_item = ledger.last_item_times(run.id for run in runs)
     points = []
     for run in runs:
         row = direction_summary(ledger, run)
@@ -218,14 +199,8 @@ def unlinked_with_time(ledger: Ledger, person_names: Mapping[Side, Mapping[str, 
                        minutes: Mapping[tuple[str, str], int], *, measured: bool) -> list[UnlinkedWithTime]:
     """Unlinked persons and projects with time: entries the runs left out (ledger), and minutes in the window
     of unlinked persons in linked projects (APIs; ``measured`` says whether they were read)."""
-    items = RunItemRow.__table__
-    query = (select(items.c.message, func.count(distinct(items.c.source_id)))
-             .where(items.c.outcome == "out_of_scope", items.c.message.like("unlinked_%"))
-             .group_by(items.c.message))
-    with ledger.read_engine.connect() as connection:
-        counted = connection.execute(query).tuples().all()
     found: dict[tuple[str, str, str], int] = {}
-    for message, entries in counted:
+    for message, entries in ledger.out_of_scope_counts("unlinked_").items():
         key = tuple(message.split(": ", 1)[-1].split(" "))  # "unlinked_person: forecast person 31"
         if len(key) == 3 and key[0] in SIDES and key[1] in ("person", "project"):
             found[key] = found.get(key, 0) + entries
