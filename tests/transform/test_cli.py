@@ -142,7 +142,7 @@ def test_pairs_lists_the_ledger_filtered_by_kind_and_state(tmp_path: Path) -> No
     world.forecast.edit(parked, time_registered=90)
     world.timelog.edit(twin[parked], minutes=30)
     world.sync()
-    ledger_url = str(world.ledger.engine.url)
+    ledger_url = world.ledger.url
 
     def pairs(*args: str) -> list[dict]:
         result = _invoke(tmp_path, "--json", "pairs", *args, ledger=ledger_url)
