@@ -477,9 +477,15 @@ class WorkStream(ChangeLogStream):
         if not ranges:
             return
         task_guids = self.client.task_guids()
-        for first, last in ranges:
+        for number, (first, last) in enumerate(ranges, start=1):
+            def page_read(page: int, pages: int | None, first: dt.date = first, last: dt.date = last,
+                          number: int = number) -> None:
+                # A first sync reads years a month at a time: one line per page shows it is moving.
+                self.logger.info("progress: work: dates %s..%s (range %d of %d), page %d of %s",
+                                 first, last, number, len(ranges), page, pages if pages is not None else "?")
+
             yield from self.client.reporting_paged(
-                "GetWorkUnitsRawPaged", page_size=WORK_PAGE_SIZE,
+                "GetWorkUnitsRawPaged", page_size=WORK_PAGE_SIZE, on_page=page_read,
                 workUnitID=ALL_IDS, employeeID=ALL_IDS, allocationID=ALL_IDS, taskID=ALL_IDS, projectID=ALL_IDS,
                 departmentID=ALL_IDS, startDate=first.isoformat(), endDate=last.isoformat(),
                 parse=lambda item: work_record(item, self.tz, task_guids),

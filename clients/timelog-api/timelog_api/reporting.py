@@ -72,15 +72,21 @@ class ReportingCalls:
         return self._reporting(operation, params, lambda root: [parse(element_to_dict(i)) for i in _items(root)])
 
     def reporting_paged(
-        self, operation: str, /, *, page_size: int, parse: Reader[T] = dict, **params: Any
+        self, operation: str, /, *, page_size: int, parse: Reader[T] = dict,
+        on_page: Callable[[int, int | None], None] | None = None, **params: Any,
     ) -> Iterator[T]:
-        """Every item of a paged Reporting operation (`page`/`pageSize`, root `TotalPages`), page by page."""
+        """Every item of a paged Reporting operation (`page`/`pageSize`, root `TotalPages`), page by page.
+
+        `on_page(page, total_pages)` runs after each page is read, so a long read can report its progress.
+        """
         page = 1
         while True:
             def read(root: etree._Element) -> tuple[list[T], int | None]:
                 return [parse(element_to_dict(i)) for i in _items(root)], convert.to_int(root.get("TotalPages"))
 
             items, total = self._reporting(operation, {**params, "page": str(page), "pageSize": str(page_size)}, read)
+            if on_page is not None:
+                on_page(page, total)
             yield from items
             if len(items) < page_size or (total is not None and page >= total):
                 return
