@@ -1,16 +1,20 @@
-"""What the ledger keeps about the two accounts: the links as last copied from links.yml, and facts found out."""
+"""What the ledger keeps about the two accounts: the links as last copied from links.yml, facts found out, and the
+bookmarks each run passed on to Meltano."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from collections.abc import Iterable
+
+from sqlalchemy import exists, select
 
 from timesync.ledger.base import LedgerBase, utc_now
-from timesync.ledger.tables import FactRow, LinkRow
+from timesync.ledger.tables import BookmarkRow, FactRow, LinkRow, RunRow
 from timesync.links import Links, PersonLink, ProjectLink
+from timesync.states import RunStatus
 
 
 class AccountRecords(LedgerBase):
-    """The Ledger's links and facts."""
+    """The Ledger's links, facts and bookmarks."""
 
     def sync_links(self, links: Links) -> None:
         """Replace the stored links with those of the links file (the file is the source of truth)."""
@@ -46,3 +50,21 @@ class AccountRecords(LedgerBase):
         """Record (or replace) a fact about the accounts."""
         with self._session() as session:
             session.merge(FactRow(name=name, value=value, source=source, recorded_at=utc_now()))
+
+    def record_bookmarks(self, direction: str, digests: Iterable[str], run_id: int) -> None:
+        """Note the STATE messages (by digest) a run passes on: Meltano gives the tap one of them next time."""
+        with self._session() as session:
+            for digest in set(digests):
+                session.merge(BookmarkRow(direction=direction, digest=digest, run_id=run_id, recorded_at=utc_now()))
+
+    def bookmark_standing(self, direction: str, digest: str) -> str:
+        """What this ledger knows of a bookmark Meltano handed the tap: "known" (a run of this ledger passed it
+        on), "unknown" (this ledger has recorded others, or never ran this direction), or "untracked" (the
+        direction ran, but before this ledger recorded bookmarks: a ledger upgraded from schema 0003)."""
+        with self._reading() as session:
+            if session.get(BookmarkRow, (direction, digest)) is not None:
+                return "known"
+            recorded = session.scalar(select(exists().where(BookmarkRow.direction == direction)))
+            ran = session.scalar(select(exists().where(RunRow.direction == direction,
+                                                       RunRow.status == RunStatus.OK.value)))
+            return "untracked" if ran and not recorded else "unknown"

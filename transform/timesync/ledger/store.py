@@ -45,7 +45,7 @@ __all__ = [
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 #: The newest migration. A ledger already there opens without importing Alembic (about half a second of start-up
 #: for every tap, mapper and target process); tests/transform check this matches Alembic's head.
-SCHEMA_HEAD_REVISION = "0003"
+SCHEMA_HEAD_REVISION = "0004"
 # The tap, mapper and target of a pipeline open the ledger at once; writers wait for each other this long.
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # Any constant works; it only has to be the same in every process that migrates a Postgres ledger.

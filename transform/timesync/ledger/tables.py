@@ -111,6 +111,16 @@ class DirectoryRow(Base):
     seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
 
+class BookmarkRow(Base):
+    """A digest of a STATE message a run passed on: Meltano hands the tap one of these on the next run."""
+
+    __tablename__ = "bookmarks"
+    direction: Mapped[str] = mapped_column(String(32), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    run_id: Mapped[int] = mapped_column(Integer)
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
 class FactRow(Base):
     """Something the sync found out about the accounts and relies on from then on (e.g. the site's GUID model)."""
 

@@ -13,6 +13,7 @@ from timesync.ledger import Ledger, run_lock
 from timesync.links import LinksError, load_links, unknown_ids
 from timesync.model import Direction, Side
 from timesync.progress import Progress
+from timesync.reconcile.bookmarks import BookmarkGuard, StaleLedgerError
 from timesync.reconcile.commands import COMMAND_KEY, COMMAND_SCHEMA, COMMAND_STREAM
 from timesync.reconcile.engine import FloodGuardError, Reconciler
 from timesync.reconcile.facts import FactGuard, FactMismatchError
@@ -82,6 +83,9 @@ class ReconcileMapper(InlineMapper):
         self.reconciler: Reconciler | None = None
         self.stream_sides: dict[str, Side | None] = {}
         self.held_states: list[dict] = []
+        # The STATE a singer-sdk tap writes before its first SCHEMA: the bookmark Meltano resumed it from.
+        self.starting_state: dict | None = None
+        self.schema_seen = False
         self.reading = Progress(self.logger, "reading", "records").__enter__()
 
     def _fail(self, message: str) -> t.NoReturn:
@@ -104,6 +108,7 @@ class ReconcileMapper(InlineMapper):
         """Learn the stream's side; tap schemas are not forwarded (the target receives commands only)."""
         self._assert_line_requires(message_dict, requires={"stream", "schema"})
         stream = message_dict["stream"]
+        self.schema_seen = True
         side = side_of_stream(stream, message_dict.get("key_properties") or [])
         self.stream_sides[stream] = side
         if side is not None:
@@ -127,6 +132,8 @@ class ReconcileMapper(InlineMapper):
     def map_state_message(self, message_dict: dict) -> t.Iterable[singer.Message]:
         """Hold STATE unchanged and emit it after the commands, so a bookmark never passes unsent commands."""
         self._assert_line_requires(message_dict, requires={"value"})
+        if not self.schema_seen and self.starting_state is None:
+            self.starting_state = message_dict["value"]
         self.held_states.append(message_dict)
         yield from ()
 
@@ -146,13 +153,16 @@ class ReconcileMapper(InlineMapper):
             self.logger.warning("no stream the sync reads arrived; nothing to reconcile")
             yield from (singer.StateMessage.from_dict(state) for state in self.held_states)
             return
+        bookmarks = BookmarkGuard(self.ledger, self.reconciler.direction)
         try:
+            self._check_ledger_current(bookmarks)
             self._check_links(self.reconciler)
             with Progress(self.logger, "planning", "records", total=self.reading.done):
                 commands = self.reconciler.run()
             run_id = self.reconciler.run_id or 0
             if not self.dry_run:
                 self.facts.record(f"sync run {run_id}")
+                bookmarks.record((state["value"] for state in self.held_states), run_id)
             # A dry run prints the whole plan; a real run its summary (the items stay in the ledger).
             for line in plan_lines(self.ledger, run_id) if self.dry_run else [plan_summary(self.ledger, run_id)]:
                 self.logger.info("%s", line)
@@ -169,6 +179,15 @@ class ReconcileMapper(InlineMapper):
                 yield singer.RecordMessage(stream=COMMAND_STREAM, record=command)
                 emitting.advance()
         yield from (singer.StateMessage.from_dict(state) for state in self.held_states)
+
+    def _check_ledger_current(self, bookmarks: BookmarkGuard) -> None:
+        """Refuse to plan against a ledger that is behind Meltano's state (lost, restored from a backup)."""
+        try:
+            warning = bookmarks.check(self.starting_state)
+        except StaleLedgerError as exc:
+            self._fail(str(exc))
+        if warning:
+            self.logger.warning("%s", warning)
 
     def _check_links(self, reconciler: Reconciler) -> None:
         """Every id of links.yml must exist: this side's as its tap just read them, the other's as last read.
