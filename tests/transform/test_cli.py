@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from timesync_world import LINKS_YAML, World
 
 from timesync.cli import MAPPER_DRY_RUN_ENV, Services, cli
-from timesync.ledger import PairKind, PairState
+from timesync.ledger import Ledger, PairKind, PairState
 from timesync.linking import read_directory, suggest_links
 from timesync.links import load_links
 from timesync.model import Direction
@@ -191,3 +191,24 @@ def test_plan_runs_both_pipelines_dry_and_prints_the_plan(tmp_path: Path) -> Non
     assert world.timelog.work == {}
     assert world.ledger.pairs(kind=PairKind.TIME_ENTRY) == []
     world.close()
+
+
+def test_ledger_backup_copies_the_pairs_and_never_overwrites(tmp_path: Path) -> None:
+    """The copy opens as a ledger with the same pairs; a second backup to the same path is refused."""
+    world = World(tmp_path)
+    (tmp_path / "links.yml").write_text(LINKS_YAML.format(conflict_policy="park", max_changes=500))
+    world.forecast.create(person=11, project=101, task=301, date="2026-03-02", minutes=60, note="n")
+    world.sync()
+    copy = tmp_path / "backups" / "ledger.db"
+    result = _invoke(tmp_path, "ledger", "backup", str(copy), ledger=world.ledger.url)
+    assert result.exit_code == 0, result.output
+    copied = Ledger.open(f"sqlite:///{copy}")
+    try:
+        assert {(p.kind, p.forecast_id, p.timelog_id) for p in copied.pairs()} == {
+            (p.kind, p.forecast_id, p.timelog_id) for p in world.ledger.pairs()}
+        assert copied.pairs(), "the world synced at least one pair"
+    finally:
+        copied.close()
+    again = _invoke(tmp_path, "ledger", "backup", str(copy), ledger=world.ledger.url)
+    assert again.exit_code != 0
+    assert "exists" in again.output

@@ -19,7 +19,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from timesync.ledger import Ledger, PairKind, PairState, RunStatus, default_ledger_url, run_lock
+from timesync.ledger import Ledger, LedgerBackupError, PairKind, PairState, RunStatus, default_ledger_url, run_lock
 from timesync.linking import Directory, read_directory, render_links_yaml, suggest_links
 from timesync.links import LinksError, load_links
 from timesync.model import Direction, Side
@@ -312,6 +312,27 @@ def conflicts_resolve(ctx: click.Context, pair_id: int, keep: str) -> None:
             raise CliError(str(exc)) from None
     click.echo(f"pair {pair_id}: keeping {kept}; {len(commands)} change(s) queued for {kept.other}, written by the "
                "next sync")
+
+
+# -- the ledger itself -----------------------------------------------------------------------------------
+
+
+@cli.group("ledger")
+def ledger_group() -> None:
+    """The ledger database: a consistent copy of it."""
+
+
+@ledger_group.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_context
+def ledger_backup(ctx: click.Context, path: Path) -> None:
+    """Copy a SQLite ledger to PATH, consistently, even while a sync runs (Postgres: use pg_dump)."""
+    with _ledger(ctx) as ledger:
+        try:
+            ledger.backup(path)
+        except LedgerBackupError as exc:
+            raise CliError(str(exc)) from None
+    ctx.obj["out"].emit({"backup": str(path)}, lambda: [f"ledger copied to {path}"])
 
 
 # -- run lock --------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from timesync.ledger import directory, run_lock
 from timesync.ledger.store import (
     MAX_REPLAY_ATTEMPTS,
     Ledger,
+    LedgerBackupError,
     Pair,
     PlannedPair,
     Run,
@@ -16,6 +17,7 @@ from timesync.states import Outcome, PairKind, PairState, RunStatus
 __all__ = [
     "MAX_REPLAY_ATTEMPTS",
     "Ledger",
+    "LedgerBackupError",
     "Outcome",
     "Pair",
     "PairKind",

@@ -8,8 +8,9 @@ package touches the database: everything else goes through ``Ledger``.
 from __future__ import annotations
 
 import os
+import sqlite3
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
@@ -32,6 +33,7 @@ __all__ = [
     "MIGRATIONS_DIR",
     "SCHEMA_HEAD_REVISION",
     "Ledger",
+    "LedgerBackupError",
     "Outcome",
     "Pair",
     "PlannedPair",
@@ -81,6 +83,10 @@ def _sqlite_pragmas(engine: Engine, *, writer: bool) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
 
 
+class LedgerBackupError(Exception):
+    """The ledger cannot be copied this way; the message says how."""
+
+
 class Ledger(PairLookups, PlanRecords, OutcomeRecords, RunRecords, AccountRecords, DirectoryRecords, RunLockRecords):
     """Pairs, runs and run items in any SQLAlchemy database. Every method is one short transaction."""
 
@@ -116,6 +122,24 @@ class Ledger(PairLookups, PlanRecords, OutcomeRecords, RunRecords, AccountRecord
                 connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": POSTGRES_MIGRATION_LOCK_KEY})
             config.attributes["connection"] = connection
             alembic_command.upgrade(config, "head")
+
+    def backup(self, path: Path) -> None:
+        """A consistent copy of a SQLite ledger at ``path``, taken while syncs may run (SQLite's online backup,
+        which copies a snapshot page by page). For Postgres, `pg_dump` is the tool: README "Back up the ledger"."""
+        if self._engine.dialect.name != "sqlite":
+            raise LedgerBackupError(
+                f"this ledger is in {self._engine.dialect.name}; back it up with the database's own tool (for "
+                "Postgres: pg_dump --format=custom), see README 'Back up the ledger'")
+        if path.exists():
+            raise LedgerBackupError(f"{path} exists; give a new path, so no backup is overwritten")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        source = self._engine.raw_connection()
+        try:
+            with sqlite3.connect(path) as copy:
+                cast(sqlite3.Connection, source.driver_connection).backup(copy)
+            copy.close()
+        finally:
+            source.close()
 
     def __enter__(self) -> Ledger:
         return self

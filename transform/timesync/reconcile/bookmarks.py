@@ -34,8 +34,11 @@ def bookmark_digest(state: Mapping[str, Any]) -> str | None:
 
 
 def _without_transient(value: Any) -> Any:
+    """The state without progress markers and without empty entries: a stream with no bookmark is `{}` in the
+    STATE a tap writes, and absent from the state Meltano hands back."""
     if isinstance(value, Mapping):
-        return {key: _without_transient(item) for key, item in value.items() if key not in TRANSIENT_STATE_KEYS}
+        kept = {key: _without_transient(item) for key, item in value.items() if key not in TRANSIENT_STATE_KEYS}
+        return {key: item for key, item in kept.items() if item not in ({}, None)}
     if isinstance(value, list):
         return [_without_transient(item) for item in value]
     return value

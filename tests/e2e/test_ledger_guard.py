@@ -1,0 +1,89 @@
+"""A lost or stale ledger never duplicates hours: the next `meltano run sync` refuses and writes nothing (issue 15).
+
+The ledger is the only record of which entry is whose twin. Without it, or with an older copy, every entry
+synced since looks new and would be created again on the other side. Meltano's state survives both cases (it
+is kept apart from the ledger), so the tap resumes from a bookmark the ledger never passed on: the mapper sees
+that before planning and stops the run.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from sandbox.roster import demo_links
+
+pytestmark = [pytest.mark.e2e]
+
+SOME_DAY = "2026-11-16"
+
+
+def _ledger_file(harness) -> Path:
+    return harness.project.workdir / "ledger.db"
+
+
+def _replace_ledger(harness, source: Path | None) -> None:
+    """Swap the ledger file (and drop SQLite's WAL files, which belong to the old one) for `source`, or none."""
+    ledger = _ledger_file(harness)
+    for path in (ledger, ledger.with_name("ledger.db-wal"), ledger.with_name("ledger.db-shm")):
+        path.unlink(missing_ok=True)
+    if source is not None:
+        shutil.copy(source, ledger)
+
+
+def _backup(harness, path: Path) -> None:
+    run = harness.project.meltano("invoke", "timesync", "ledger", "backup", str(path))
+    assert run.returncode == 0, run.output[-3000:]
+    assert path.exists()
+
+
+def _new_registration(harness, minutes: int) -> dict:
+    state = harness.forecast_state()
+    linked = {int(link["forecast"]) for link in demo_links()["projects"]}
+    persons = {int(link["forecast"]) for link in demo_links()["persons"]}
+    task = next(t for t in state["tasks"] if t["project_id"] in linked and not t["parent_task_id"])
+    return harness.forecast.create_registration(person=min(persons), date=SOME_DAY, minutes=minutes,
+                                                task=task["id"], notes=f"guard {minutes}")
+
+
+def _assert_refused_without_writes(harness) -> None:
+    harness.sandbox.forecast.clear_stats()
+    harness.sandbox.timelog.clear_stats()
+    run = harness.sync(expect_ok=False)
+    assert run.returncode != 0, "a run against a ledger behind Meltano's state must fail"
+    assert "lost or older than the last run" in run.output
+    assert harness.sandbox.forecast.stats()["writes_total"] == 0
+    assert harness.sandbox.timelog.stats()["writes_total"] == 0
+
+
+def test_a_deleted_ledger_makes_the_next_run_refuse_without_writing(harness) -> None:
+    harness.sync()
+    _replace_ledger(harness, None)
+    _new_registration(harness, 35)
+    _assert_refused_without_writes(harness)
+
+
+def test_yesterdays_copy_of_the_ledger_makes_the_run_refuse(harness, tmp_path: Path) -> None:
+    harness.sync()
+    yesterday = tmp_path / "backups" / "yesterday.db"
+    _backup(harness, yesterday)
+    _new_registration(harness, 40)
+    harness.sync()
+    _replace_ledger(harness, yesterday)
+    _new_registration(harness, 45)
+    _assert_refused_without_writes(harness)
+
+
+def test_the_newest_backup_restored_carries_on_with_nothing_written_twice(harness, tmp_path: Path) -> None:
+    """`timesync ledger backup` copies a consistent ledger: restored, the next run proceeds and writes only news."""
+    harness.sync()
+    newest = tmp_path / "backups" / "newest.db"
+    _backup(harness, newest)
+    _replace_ledger(harness, newest)
+    harness.sandbox.forecast.clear_stats()
+    harness.sandbox.timelog.clear_stats()
+    harness.sync()
+    assert harness.sandbox.forecast.stats()["writes"] == {}
+    assert harness.sandbox.timelog.stats()["writes"] == {}
