@@ -154,8 +154,9 @@ class CommandSink(BatchSink):
 
     include_sdc_metadata_properties = False
     MAX_SIZE_DEFAULT = COMMANDS_PER_BATCH
+    target: CommandTarget  # the target that made this sink (a CommandSink belongs to a CommandTarget)
 
-    def __init__(self, target: Target, stream_name: str, schema: dict[str, Any],
+    def __init__(self, target: CommandTarget, stream_name: str, schema: dict[str, Any],
                  key_properties: Sequence[str] | None) -> None:
         """Refuse any stream but `commands`: a target fed a tap directly would otherwise drop its records."""
         if stream_name != COMMAND_STREAM:
@@ -178,14 +179,14 @@ class CommandSink(BatchSink):
     def process_record(self, record: dict[str, Any], context: dict[str, Any]) -> None:
         """Buffer the command for its batch, and count it for the progress line."""
         super().process_record(record, context)
-        self.target.progress.received += 1  # type: ignore[attr-defined]
+        self.target.progress.received += 1
 
     def process_batch(self, context: dict[str, Any]) -> None:
         """Apply the batch in the mapper's order (the mapper emits what a command depends on first, so batches
         applied one after another keep that order; ids from earlier batches are resolved through the ledger)."""
         commands = sorted(context.get("records", []), key=lambda c: (c["run_id"], c["seq"]))
         if commands:
-            self.apply(commands, self.target.recorder)  # type: ignore[attr-defined]
+            self.apply(commands, self.target.recorder)
 
     @abstractmethod
     def apply(self, commands: list[dict[str, Any]], recorder: OutcomeRecorder) -> None:
