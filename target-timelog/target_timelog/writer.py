@@ -389,7 +389,7 @@ class TimeLogWriter:
             current = find_created({**command, "fingerprint": _base(command)},
                                    self._unclaimed(command, units.values()))
         verdict = check_lease(command, current)
-        if verdict.write:
+        if verdict.outcome is None:  # check_lease lets the write through exactly when it gives no outcome
             write.guid, write.current = (current.id if current else write.guid), current
             write.current_item = self._unit_items.get(current.id) if current else None
             return
@@ -559,7 +559,9 @@ class TimeLogWriter:
         command = write.command
         if result.ok:
             if operation == "InsertWork":
-                self.recorder.created(command, to_guid((result.item or {}).get("GUID")) or write.guid)
+                guid = to_guid((result.item or {}).get("GUID")) or write.guid
+                assert guid is not None  # _insert sends only writes with a GUID
+                self.recorder.created(command, guid)
             elif operation == "DeleteWork":
                 outcome = Outcome.MOVE_DELETED if command["action"] == "move" else Outcome.DELETED
                 self.recorder.outcome(command, outcome)
