@@ -22,6 +22,7 @@ $(STAMP): pyproject.toml constraints.txt meltano.yml $(addsuffix /pyproject.toml
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 	$(BIN)/pytest -n 2 --dist loadgroup
 
 # The end-to-end suites again, with the TimeLog simulator keying work units by Reporting's other GUID: the sync
@@ -53,6 +54,7 @@ catalogs: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) .meltano output

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
     from backoff.types import Details
     from singer_sdk.helpers.types import Context
+    from singer_sdk.pagination import BaseAPIPaginator
 
 #: Forecast's retry policy (attempts, waits, Retry-After, jitter), the same for every Forecast caller.
 RETRY = RetryPolicy()
@@ -94,7 +95,7 @@ class ForecastStream(RESTStream[int]):
             raise error
 
     @override
-    def request_decorator(self, func: Callable) -> Callable:
+    def request_decorator(self, func: Callable[..., Any]) -> Callable[..., Any]:
         """The SDK's retries; a connection that still fails names Forecast and `base_url`, not just a socket."""
         with_retries = super().request_decorator(func)
 
@@ -137,12 +138,12 @@ class ForecastStream(RESTStream[int]):
     # -- parsing and checking records ---------------------------------------------------------------
 
     @override
-    def get_new_paginator(self) -> None:
+    def get_new_paginator(self) -> BaseAPIPaginator[int] | None:
         """Bare-array endpoints return everything at once."""
-        return
+        return None
 
     @override
-    def parse_response(self, response: requests.Response) -> Iterable[dict]:
+    def parse_response(self, response: requests.Response) -> Iterable[dict[str, Any]]:
         """The records of a bare-array body."""
         body = decode_json(response)
         if not isinstance(body, list):
@@ -150,7 +151,7 @@ class ForecastStream(RESTStream[int]):
         return body
 
     @override
-    def post_process(self, record: dict, context: Context | None = None) -> dict | None:
+    def post_process(self, record: dict[str, Any], context: Context | None = None) -> dict[str, Any] | None:
         """Shape the record, check it against the schema, then apply the `project_ids` filter.
 
         Optional fields may be missing (schemas.py says which are required); a record that lacks a required one,
@@ -175,13 +176,13 @@ class ForecastStream(RESTStream[int]):
                             f"stream {self.name}, {self.record_label(record)}: {', '.join(problems)}") from None
         return record if self.in_scope(record) else None
 
-    def record_label(self, record: dict) -> str:
+    def record_label(self, record: dict[str, Any]) -> str:
         """`record 5001`, or `record project_id=101 person_id=11` for a stream keyed on more than `id`."""
         if tuple(self.primary_keys or ()) == ("id",):
             return f"record {record.get('id', '?')}"
         return "record " + " ".join(f"{key}={record.get(key, '?')}" for key in self.primary_keys or ())
 
-    def field_problems(self, record: dict) -> list[str]:
+    def field_problems(self, record: dict[str, Any]) -> list[str]:
         """Every required field `record` lacks, e.g. `required field 'title' is missing`, and every field that
         breaks its schema, e.g. `time_registered must be integer` (the schema check stops at the first; a user
         fixing one field wants to hear of the others)."""
@@ -195,11 +196,11 @@ class ForecastStream(RESTStream[int]):
                     problems.append(_readable(error, name))
         return problems
 
-    def transform(self, record: dict, context: Context | None) -> dict:
+    def transform(self, record: dict[str, Any], context: Context | None) -> dict[str, Any]:
         """Turn an API record into the stream's record. Streams with derived or renamed fields override this."""
         return record
 
-    def in_scope(self, record: dict) -> bool:
+    def in_scope(self, record: dict[str, Any]) -> bool:
         """Whether the `project_ids` setting keeps this record."""
         project_ids = self.config.get("project_ids")
         return not project_ids or self.project_field is None or record.get(self.project_field) in project_ids
@@ -209,9 +210,10 @@ class ForecastStream(RESTStream[int]):
         return f"{self.http_method} {urlsplit(self.get_url(context)).path}"
 
     @cached_property
-    def validate(self) -> Callable[[dict], object]:
+    def validate(self) -> Callable[[dict[str, Any]], object]:
         """This stream's schema compiled to a checker (fastjsonschema: ~20x faster than jsonschema per record)."""
-        return fastjsonschema.compile(self.schema)
+        check: Callable[[dict[str, Any]], object] = fastjsonschema.compile(self.schema)
+        return check
 
     @cached_property
     def timestamp_fields(self) -> tuple[str, ...]:
@@ -247,7 +249,7 @@ class ForecastStream(RESTStream[int]):
         return since.astimezone(UTC)
 
     @override
-    def get_records(self, context: Context | None) -> Iterable[dict]:
+    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         """The stream's records; an incremental stream then notes where this read began, for the next run."""
         if not self.replication_key:
             yield from super().get_records(context)
@@ -268,9 +270,10 @@ class ForecastStream(RESTStream[int]):
         signpost = super().get_replication_key_signpost(context)
         return signpost.strftime(timestamps.RFC3339_UTC_FORMAT) if isinstance(signpost, datetime) else signpost
 
-    def is_before(self, record: dict, since: datetime | None) -> bool:
+    def is_before(self, record: dict[str, Any], since: datetime | None) -> bool:
         """Whether a client-side-filtered record is older than this run's window."""
-        return since is not None and timestamps.parse(record[self.replication_key]) < since
+        key = self.replication_key  # set wherever `since` is not None
+        return since is not None and key is not None and timestamps.parse(record[key]) < since
 
 
 class ForecastPagedStream(ForecastStream):
@@ -287,7 +290,7 @@ class ForecastPagedStream(ForecastStream):
         return page_params(next_page_token, self.config["page_size"])
 
     @override
-    def parse_response(self, response: requests.Response) -> Iterable[dict]:
+    def parse_response(self, response: requests.Response) -> Iterable[dict[str, Any]]:
         """The records of one page."""
         return decode_page(response).records
 
@@ -309,7 +312,7 @@ class ClientFilteredForecastStream(ForecastPagedStream):
     """A v4 feed with no server-side filter: read it all, emit only records inside this run's window."""
 
     @override
-    def post_process(self, record: dict, context: Context | None = None) -> dict | None:
+    def post_process(self, record: dict[str, Any], context: Context | None = None) -> dict[str, Any] | None:
         """Drop records older than the bookmark minus the lookback."""
         processed = super().post_process(record, context)
         if processed is None or self.is_before(processed, self.since(context)):
@@ -319,7 +322,7 @@ class ClientFilteredForecastStream(ForecastPagedStream):
 
 def _readable(error: fastjsonschema.JsonSchemaValueException, field: str | None = None) -> str:
     """`data.time_registered must be integer` -> `time_registered must be integer` (`data` is the field checked)."""
-    message = error.message
+    message: str = error.message
     if field is not None:
         return message.replace("data", field, 1)
     return message.replace("data.", "", 1).replace("data ", "the record ", 1)

@@ -13,15 +13,20 @@ a task's `estimate` (v3/v4 only, and in none of the docs' task samples: no budge
 
 from __future__ import annotations
 
+from typing import Any
+
 from singer_sdk import typing as th
 
+#: A property's type: a singer-sdk type helper class or instance.
+Kind = type[th.JSONTypeHelper[Any]] | th.JSONTypeHelper[Any]
 
-def _required(name: str, kind: type[th.JSONTypeHelper] | th.JSONTypeHelper, description: str, *,
-              nullable: bool = False) -> th.Property:
+
+def _required(name: str, kind: Kind, description: str, *,
+              nullable: bool = False) -> th.Property[Any]:
     return th.Property(name, kind, required=True, nullable=nullable or None, description=description)
 
 
-def _optional(name: str, kind: type[th.JSONTypeHelper] | th.JSONTypeHelper, description: str) -> th.Property:
+def _optional(name: str, kind: Kind, description: str) -> th.Property[Any]:
     return th.Property(name, kind, description=description)
 
 

@@ -35,7 +35,7 @@ class ProjectsStream(ForecastStream):
     project_field = "id"
 
     @override
-    def get_child_context(self, record: dict, context: Context | None) -> dict:
+    def get_child_context(self, record: dict[str, Any], context: Context | None) -> dict[str, Any]:
         """The project each per-project stream reads."""
         return {"project_id": record["id"]}
 
@@ -97,7 +97,7 @@ class ProjectChildStream(ForecastStream):
     state_partitioning_keys = ()
 
     @override
-    def transform(self, record: dict, context: Context | None) -> dict:
+    def transform(self, record: dict[str, Any], context: Context | None) -> dict[str, Any]:
         """Every record names its project, even where the endpoint leaves it out."""
         return {"project_id": context["project_id"], **record} if context else record
 
@@ -152,7 +152,7 @@ class TimeRegistrationsStream(IncrementalForecastStream):
     project_field = "project_id"
 
     @override
-    def transform(self, record: dict, context: Context | None) -> dict:
+    def transform(self, record: dict[str, Any], context: Context | None) -> dict[str, Any]:
         """Add `project_id`: `project` for time on a project, else the task's project (`task_project`)."""
         project = record.get("project")
         return {**record, "project_id": project if project is not None else record.get("task_project")}
@@ -169,7 +169,7 @@ class DeletedTimeRegistrationsStream(ClientFilteredForecastStream):
     project_field = "project_id"
 
     @override
-    def transform(self, record: dict, context: Context | None) -> dict:
+    def transform(self, record: dict[str, Any], context: Context | None) -> dict[str, Any]:
         """Snake-case the keys and derive `project_id` from what the time was registered on."""
         record = snake_case_keys(record)
         on = record.get("registered_on") or {}
@@ -190,7 +190,7 @@ class DeletedTasksStream(ClientFilteredForecastStream):
     project_field = "project_id"
 
     @override
-    def transform(self, record: dict, context: Context | None) -> dict:
+    def transform(self, record: dict[str, Any], context: Context | None) -> dict[str, Any]:
         """`{task: {id, name, deleted_at, deleted_by}, project, …}` -> `{id, name, deleted_at, …, project_id}`."""
         record = snake_case_keys(record)
         task = record.pop("task", None)

@@ -9,8 +9,9 @@ from singer_sdk import Tap
 from singer_sdk import typing as th
 
 from forecast_api.settings import CONNECTION_SETTINGS
+from tap_forecast.client import ForecastStream
 from tap_forecast.errors import ONE_LINE_ERRORS
-from tap_forecast.streams import STREAM_TYPES, ForecastStream
+from tap_forecast.streams import STREAM_TYPES
 
 if sys.version_info >= (3, 12):
     from typing import override

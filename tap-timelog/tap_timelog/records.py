@@ -46,7 +46,7 @@ def matching_model(record: Mapping[str, Any], transactional_guids: Container[str
     return next((model for model in GuidModel if record.get(GUID_RECORD_FIELDS[model]) in transactional_guids), None)
 
 
-def work_record(item: Item, tz: dt.tzinfo, task_guids: Mapping[int, str]) -> dict[str, Any]:
+def work_record(item: Item, tz: dt.tzinfo, task_guids: Mapping[int, str | None]) -> dict[str, Any]:
     """A Reporting `tlp:WorkUnit` as a `work` record, not yet keyed: `keyed` sets `work_unit_guid`.
     `task_guids` maps TaskID to the task's GUID."""
     # Both GUIDs are required elements of GetWorkUnitsRaw.xsd; a row without one is malformed (and retried).
@@ -83,7 +83,7 @@ def work_record(item: Item, tz: dt.tzinfo, task_guids: Mapping[int, str]) -> dic
     }
 
 
-def work_deletion_record(item: Item, tz: dt.tzinfo, seen_at: str) -> dict[str, Any]:
+def work_deletion_record(item: Item, tz: dt.tzinfo, seen_at: str | None) -> dict[str, Any]:
     """A change-log `WorkUnitFlat` with Action Deleted; TimeLog may leave ActionDate empty, then `seen_at` is used."""
     require("WorkUnitGuid")(item)
     return {

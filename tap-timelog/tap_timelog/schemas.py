@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from singer_sdk import typing as th
 
 
-def _p(name: str, kind: type[th.JSONTypeHelper] | th.JSONTypeHelper, description: str, *,
-       required: bool = False) -> th.Property:
+def _p(name: str, kind: type[th.JSONTypeHelper[Any]] | th.JSONTypeHelper[Any], description: str, *,
+       required: bool = False) -> th.Property[Any]:
     return th.Property(name, kind, description=description, required=required)
 
 

@@ -8,7 +8,7 @@ import logging
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, final
 
 from singer_sdk import Stream
 
@@ -49,8 +49,11 @@ else:
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
 
+    from tap_timelog.tap import TapTimeLog
     from timelog_api.client import TimeLogClient
 
+#: A stream's record, as the SDK takes it.
+Record = dict[str, Any]
 #: TimeLog keeps the work change log for 3 months; a few days less leaves room for clock and month lengths.
 CHANGE_LOG_RETENTION = dt.timedelta(days=88)
 #: When a bookmark is older than the change log, registrations dated this long before it are re-read too.
@@ -103,7 +106,7 @@ class ChangeLogEntry:
     index: int
     item: dict[str, Any]
     action: str | None
-    guid: str
+    guid: str | None  # None for the empty GUID
     #: The registration's date; None for lines of registrations deleted since (TimeLog then fills only the GUID).
     date: dt.date | None
     #: When the change was logged (ActionDate); None where TimeLog leaves it empty.
@@ -116,12 +119,40 @@ class ChangeLogEntry:
 
 
 class TimeLogStream(Stream):
-    """A tap-timelog stream: reads through the shared `TimeLogClient` built once per run by the tap."""
+    """A tap-timelog stream: reads through the shared `TimeLogClient` built once per run by the tap.
+
+    Each stream reads in `records`; `get_records` ends the run on a TimeLogError with one line naming what to
+    fix, and the last stream's `log_sync_costs` closes the client: the SDK's `sync_all` (final) ends with it.
+    """
+
+    _tap: TapTimeLog  # the tap whose discover_streams made this stream
 
     @property
     def client(self) -> TimeLogClient:
         """The run's TimeLog client."""
-        return self._tap.timelog  # type: ignore[attr-defined]  # TapTimeLog.timelog
+        return self._tap.timelog
+
+    def records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+        """This stream's records."""
+        raise NotImplementedError
+
+    @final
+    @override
+    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+        """`records`; a TimeLogError closes the client and ends the run with its message, without a traceback."""
+        try:
+            yield from self.records(context)
+        except TimeLogError as exc:
+            self._tap.close_client()
+            raise SystemExit(f"tap-timelog: {exc}") from None  # the message is the diagnosis; no traceback
+
+    @override
+    def log_sync_costs(self) -> None:
+        """Log the stream's costs; the SDK's sync_all ends by doing so for every stream, in order, so after
+        the last one the run is over and the client is closed."""
+        super().log_sync_costs()
+        if self is list(self._tap.streams.values())[-1]:
+            self._tap.close_client()
 
     @property
     def tz(self) -> dt.tzinfo:
@@ -171,14 +202,15 @@ class IncrementalTimeLogStream(TimeLogStream):
         """
         state = self.get_context_state(context)
         anchor = state.get(READ_STARTED_AT) or state.get("replication_key_value")
-        return parse_datetime(anchor, dt.UTC) - self.overlap if anchor else None
+        began = parse_datetime(anchor, dt.UTC) if anchor else None
+        return began - self.overlap if began is not None else None
 
-    def read(self, context: Context | None, since: dt.datetime | None, started: dt.datetime) -> Iterator[dict]:
+    def read(self, context: Context | None, since: dt.datetime | None, started: dt.datetime) -> Iterator[Record]:
         """The records changed since `since` (everything when None); `started` is when this read began."""
         raise NotImplementedError
 
     @override
-    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+    def records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         started = dt.datetime.now(dt.UTC)
         yield from self.read(context, self.since(context), started)
         # Saved only after the last record: a run that fails part-way leaves the next one where this one began.
@@ -283,7 +315,7 @@ class ReportingStream(TimeLogStream):
         raise NotImplementedError
 
     @override
-    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+    def records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         yield from self.client.reporting(self.operation, parse=self.to_record, **self.params)
 
 
@@ -295,7 +327,7 @@ class EmployeesStream(TimeLogStream):
     schema = schemas.EMPLOYEES.to_dict()
 
     @override
-    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+    def records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         guids = self.client.employee_guids()
         yield from self.client.employees(parse=lambda item: employee_record(item, guids.get(int(item["ID"]))))
 
@@ -308,7 +340,7 @@ class ProjectsStream(TimeLogStream):
     schema = schemas.PROJECTS.to_dict()
 
     @override
-    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+    def records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         yield from self.client.projects(parse=lambda item: project_record(item, self.tz))
 
 
@@ -350,7 +382,7 @@ class DepartmentsStream(TimeLogStream):
     schema = schemas.DEPARTMENTS.to_dict()
 
     @override
-    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+    def records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         yield from self.client.fetch(Service.ORGANISATION, "GetDepartments", parse=department_record)
 
 
@@ -363,7 +395,7 @@ class TasksStream(IncrementalTimeLogStream):
     schema = schemas.TASKS.to_dict()
 
     @override
-    def read(self, context: Context | None, since: dt.datetime | None, started: dt.datetime) -> Iterator[dict]:
+    def read(self, context: Context | None, since: dt.datetime | None, started: dt.datetime) -> Iterator[Record]:
         keys = dict(self.client.paged(
             Service.PROJECT_MANAGEMENT, "GetTasksModifiedInPeriodPaged", page_size=CHANGE_LOG_PAGE_SIZE,
             startDate=self.site_local(since) if since else dt.datetime.combine(EARLIEST_WORK_DATE, dt.time()),
@@ -371,7 +403,8 @@ class TasksStream(IncrementalTimeLogStream):
             parse=lambda task: (int(task["TaskID"]), external_keys(task)),
         ))
         for record in self.client.tasks(parse=lambda item: task_record(item, self.tz, keys.get(int(item["ID"]), []))):
-            if since is None or parse_datetime(record["modified_at"], dt.UTC) >= since:
+            modified = parse_datetime(record["modified_at"], dt.UTC)
+            if since is None or modified is None or modified >= since:
                 yield record
 
 
@@ -390,7 +423,7 @@ class WorkStream(ChangeLogStream):
     includes: ClassVar[dict[str, bool]] = {"includeCreates": True, "includeUpdates": True, "includeDeletes": False}
 
     @override
-    def read(self, context: Context | None, since: dt.datetime | None, started: dt.datetime) -> Iterator[dict]:
+    def read(self, context: Context | None, since: dt.datetime | None, started: dt.datetime) -> Iterator[Record]:
         last_day = started.date() + dt.timedelta(days=FUTURE_WORK_DAYS)
         if since is None or since < started - CHANGE_LOG_RETENTION:
             # Read by registration date; first note how long today's change log is, so the next run skips it.
@@ -502,7 +535,7 @@ class WorkDeletionsStream(ChangeLogStream):
     includes: ClassVar[dict[str, bool]] = {"includeCreates": False, "includeUpdates": False, "includeDeletes": True}
 
     @override
-    def read(self, context: Context | None, since: dt.datetime | None, started: dt.datetime) -> Iterator[dict]:
+    def read(self, context: Context | None, since: dt.datetime | None, started: dt.datetime) -> Iterator[Record]:
         oldest = started - CHANGE_LOG_RETENTION
         if since is not None and since < oldest:
             self.logger.warning(

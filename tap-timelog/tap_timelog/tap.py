@@ -10,7 +10,6 @@ from singer_sdk import typing as th
 
 from tap_timelog.streams import AUTO_GUID_MODEL, DEFAULT_OVERLAP_SECONDS, STREAM_TYPES, TimeLogStream
 from timelog_api.client import TimeLogClient, client_from_config
-from timelog_api.errors import TimeLogError
 from timelog_api.guids import GuidModel
 from timelog_api.settings import CONNECTION_SETTINGS
 
@@ -67,16 +66,11 @@ class TapTimeLog(Tap):
         """Every stream; Meltano's `select` picks which run."""
         return [stream_type(tap=self) for stream_type in STREAM_TYPES]
 
-    @override
-    def sync_all(self) -> None:
-        """Sync the selected streams; a TimeLog error ends the run with one line naming what to fix."""
-        try:
-            super().sync_all()
-        except TimeLogError as exc:
-            raise SystemExit(f"tap-timelog: {exc}") from None  # the message is the diagnosis; no traceback
-        finally:
-            if "timelog" in self.__dict__:
-                self.timelog.close()
+    def close_client(self) -> None:
+        """Close the TimeLog client, if this run made one. The streams call it when the sync ends (see
+        `TimeLogStream`): the SDK's sync_all is final, so the tap cannot wrap it."""
+        if "timelog" in self.__dict__:
+            self.timelog.close()
 
 
 if __name__ == "__main__":

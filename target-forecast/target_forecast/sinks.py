@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from forecast_api import ForecastFatalError, ForecastOutcomeUnknownError, ForecastRefusedError, ForecastRegistrations
 from timesync.adapters import ForecastAdapter
@@ -14,6 +14,9 @@ from timesync.model import TimeEntry
 from timesync.reconcile.apply import CommandSink, OutcomeRecorder
 from timesync.reconcile.commands import CommandKind
 from timesync.reconcile.lease import check_lease, find_created, move_create_allowed
+
+if TYPE_CHECKING:
+    from target_forecast.target import TargetForecast
 
 #: Forecast's fair-use policy asks for "a reasonable number of concurrent API calls".
 DEFAULT_MAX_CONCURRENCY = 4
@@ -56,10 +59,12 @@ def independent_groups(commands: list[dict[str, Any]]) -> list[list[dict[str, An
 class ForecastSink(CommandSink):
     """registration_create / registration_update / registration_delete against Forecast's v1 API."""
 
+    target: TargetForecast  # the target that made this sink
+
     @property
     def api(self) -> ForecastRegistrations:
         """The target's Forecast client."""
-        return self.target.forecast  # type: ignore[attr-defined]
+        return self.target.forecast
 
     def apply(self, commands: list[dict[str, Any]], recorder: OutcomeRecorder) -> None:
         """Groups of commands in order, up to max_concurrency groups at once (see ``independent_groups``)."""
@@ -151,7 +156,7 @@ class ForecastSink(CommandSink):
 
     def _update(self, command: dict[str, Any], recorder: OutcomeRecorder) -> None:
         verdict = check_lease(command, self._current(command.get("twin_id")))
-        if not verdict.write:
+        if verdict.outcome is not None:  # check_lease refuses the write exactly when it gives an outcome
             recorder.outcome(command, verdict.outcome, current=verdict.current, message=verdict.reason)
             return
         self.api.update(int(command["twin_id"]), command["native"])
@@ -162,7 +167,7 @@ class ForecastSink(CommandSink):
         if current is None and not command.get("twin_id") and command.get("lookup_first"):
             current = self._find_created(command, recorder)
         verdict = check_lease(command, current)
-        if not verdict.write:
+        if verdict.outcome is not None:  # check_lease refuses the write exactly when it gives an outcome
             recorder.outcome(command, verdict.outcome, current=verdict.current, message=verdict.reason)
             return
         assert current is not None, "the lease lets a delete through only when the twin exists"

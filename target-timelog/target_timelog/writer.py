@@ -105,6 +105,7 @@ class TimeLogWriter:
         self._allocated: dict[str, set[int]] = {}
         self._projects: dict[int, tuple[dt.date, dt.date]] = {}
         self._keys_verified = False
+        self._ledger_settled = False
 
     def _batch(self, operation: str, /, **params: Any) -> list[BatchItemResult]:
         """A ProjectManagementService batch write: one result per item sent, in order."""
@@ -115,7 +116,9 @@ class TimeLogWriter:
         by_kind: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for command in commands:
             by_kind[command["kind"]].append(command)
-        for command in _dependencies_first(by_kind.pop(CommandKind.TASK_UPSERT, [])):
+        tasks = _dependencies_first(by_kind.pop(CommandKind.TASK_UPSERT, []))
+        self._refuse_a_lost_ledger(tasks)
+        for command in tasks:
             self._run_one(command, self._task)
         for command in by_kind.pop(CommandKind.ALLOCATION, []):
             self._run_one(command, self._allocation)
@@ -124,6 +127,29 @@ class TimeLogWriter:
             self.recorder.outcome(command, Outcome.FAILED,
                                   message=f"target-timelog cannot apply a {command['kind']!r} command")
         self._work([resolved for resolved in map(self._resolve, work) if resolved is not None])
+
+    def _refuse_a_lost_ledger(self, tasks: list[dict[str, Any]]) -> None:
+        """Before a batch writes anything on a ledger with no settled pair (a first sync, or a ledger lost along
+        with Meltano's state, which looks the same): no task it creates may already carry our external key. One
+        that does means TimeLog was synced from a ledger this one is not, and creating the time would write every
+        hour twice. Costs one lookup per new task, on a first sync only."""
+        if self._ledger_settled or not tasks:
+            return
+        if self.recorder.ledger.has_settled_pairs():
+            self._ledger_settled = True
+            return
+        for command in tasks:
+            if command["action"] != "create" or command.get("lookup_first"):
+                continue  # a replayed create is the crash case: the ledger knows it, and the lookup adopts it
+            key = command.get("external_key") or command["source_id"]
+            existing = self.find_task(key)
+            if existing is not None:
+                raise TimeLogConfigError(
+                    f"TimeLog task {existing.get('TaskID')} already carries external key {self.system_name!r}/{key} "
+                    f"(Forecast task {key}), but this ledger has never synced it: the ledger was lost or replaced, "
+                    "probably with Meltano's state, or another integration synced these accounts before. Nothing "
+                    "was written. Point ledger_url at the ledger the earlier runs used, or restore the newest "
+                    "backup of it and of Meltano's system database (README 'A lost ledger').")
 
     def _resolve(self, command: dict[str, Any]) -> dict[str, Any] | None:
         try:
@@ -389,7 +415,7 @@ class TimeLogWriter:
             current = find_created({**command, "fingerprint": _base(command)},
                                    self._unclaimed(command, units.values()))
         verdict = check_lease(command, current)
-        if verdict.write:
+        if verdict.outcome is None:  # check_lease lets the write through exactly when it gives no outcome
             write.guid, write.current = (current.id if current else write.guid), current
             write.current_item = self._unit_items.get(current.id) if current else None
             return
@@ -559,7 +585,9 @@ class TimeLogWriter:
         command = write.command
         if result.ok:
             if operation == "InsertWork":
-                self.recorder.created(command, to_guid((result.item or {}).get("GUID")) or write.guid)
+                guid = to_guid((result.item or {}).get("GUID")) or write.guid
+                assert guid is not None  # _insert sends only writes with a GUID
+                self.recorder.created(command, guid)
             elif operation == "DeleteWork":
                 outcome = Outcome.MOVE_DELETED if command["action"] == "move" else Outcome.DELETED
                 self.recorder.outcome(command, outcome)

@@ -87,3 +87,24 @@ def test_the_newest_backup_restored_carries_on_with_nothing_written_twice(harnes
     harness.sync()
     assert harness.sandbox.forecast.stats()["writes"] == {}
     assert harness.sandbox.timelog.stats()["writes"] == {}
+
+
+def test_a_ledger_lost_with_meltanos_state_refuses_without_writing(harness) -> None:
+    """Losing `.meltano/` loses both: the run looks like a first sync, but TimeLog already holds our keyed tasks."""
+    harness.sync()
+    _replace_ledger(harness, None)
+    listed = harness.project.meltano("state", "list")
+    assert listed.returncode == 0, listed.output[-3000:]
+    state_ids = [line.strip() for line in listed.stdout.splitlines() if line.strip()]
+    assert state_ids, "the first sync saved Meltano state"
+    for state_id in state_ids:
+        cleared = harness.project.meltano("state", "clear", "--force", state_id)
+        assert cleared.returncode == 0, cleared.output[-3000:]
+    _new_registration(harness, 50)
+    harness.sandbox.forecast.clear_stats()
+    harness.sandbox.timelog.clear_stats()
+    run = harness.sync(expect_ok=False)
+    assert run.returncode != 0
+    assert "never synced it" in run.output
+    assert harness.sandbox.forecast.stats()["writes_total"] == 0
+    assert harness.sandbox.timelog.stats()["writes_total"] == 0

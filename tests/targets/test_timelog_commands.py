@@ -26,7 +26,7 @@ from tests.targets.helpers import (
     timelog_config,
 )
 from timelog_api.client import TimeLogClient
-from timelog_api.errors import TimeLogLoginError, TimeLogTransportError
+from timelog_api.errors import TimeLogConfigError, TimeLogLoginError, TimeLogTransportError
 from timelog_api.services import Service
 from timelog_api.settings import TimeLogSettings
 from timesync.ledger import Ledger, PairKind, PairState
@@ -83,16 +83,33 @@ def _client(sandbox) -> TimeLogClient:
     return TimeLogClient(TimeLogSettings.from_config(timelog_config(sandbox, "sqlite://")))
 
 
-def test_task_upsert_finds_its_external_key_instead_of_creating_twice(sandbox, ledger, ledger_url, tmp_path):
-    """A ledger that lost the pair (or a crash after CreateTask) must not create a second task."""
+def test_a_fresh_ledger_meeting_our_keyed_task_refuses_before_writing(sandbox, ledger, ledger_url, tmp_path):
+    """A ledger lost together with Meltano's state looks like a first sync; TimeLog already holding a task under
+    our external key gives it away. Nothing is written: creating the time again would double every hour."""
     _apply(sandbox, ledger, ledger_url, [forecast_task(9001, "Parent")])
+    sandbox.timelog.clear_stats()
     other_url = f"sqlite:///{tmp_path / 'fresh.db'}"
-    with Ledger.open(other_url) as fresh:
-        _apply(sandbox, fresh, other_url, [forecast_task(9001, "Parent renamed")])
-        state = sandbox.timelog.state()
-        [task] = _tasks_with_key(state, "9001")
-        assert task["name"] == "Parent renamed"
-        assert fresh.find_pair(PairKind.TASK, forecast_id="9001").timelog_id == str(task["task_id"])
+    with (Ledger.open(other_url) as fresh,
+          pytest.raises(TimeLogConfigError, match=r"9001.*never synced it.*Nothing was written")):
+        _apply(sandbox, fresh, other_url, [forecast_task(9001, "Parent renamed"), forecast_task(9003, "New"),
+                                           forecast_registration(7001, task=9001, minutes=30)])
+    assert sandbox.timelog.stats()["writes_total"] == 0
+    state = sandbox.timelog.state()
+    assert [task["name"] for task in _tasks_with_key(state, "9001")] == ["Parent"]
+    assert _tasks_with_key(state, "9003") == []
+
+
+def test_a_settled_ledger_adopts_a_keyed_task_it_has_no_pair_for(sandbox, ledger, ledger_url, tmp_path):
+    """Once the ledger has synced anything, a task found by its key (made through another ledger, or by a crash
+    after CreateTask) is adopted, not created twice."""
+    _apply(sandbox, ledger, ledger_url, [forecast_task(9001, "Parent")])
+    other_url = f"sqlite:///{tmp_path / 'other.db'}"
+    with Ledger.open(other_url) as other:
+        _apply(sandbox, other, other_url, [forecast_task(9002, "Other")])
+    _apply(sandbox, ledger, ledger_url, [forecast_task(9002, "Other renamed")])
+    [task] = _tasks_with_key(sandbox.timelog.state(), "9002")
+    assert task["name"] == "Other renamed"
+    assert ledger.find_pair(PairKind.TASK, forecast_id="9002").timelog_id == str(task["task_id"])
 
 
 def test_changed_task_is_updated_in_place(sandbox, ledger, ledger_url):
@@ -109,6 +126,8 @@ def test_changed_task_is_updated_in_place(sandbox, ledger, ledger_url):
 
 def test_allocation_is_checked_first_and_not_added_twice(sandbox, ledger, ledger_url):
     """Employee 1 is already on demo task 1001 (allocation 5001): the target adds nothing."""
+    # A ledger that has synced before: on a first sync, a task already keyed to us would stop the run.
+    run_target(TargetTimeLog, timelog_config(sandbox, ledger_url), plan(ledger, F2T, [forecast_task(9005, "Earlier")]))
     task_pair_commands = plan(ledger, F2T, [forecast_task(9001, "Parent", assigned=[FORECAST_PERSON])])
     # Point the task pair at the existing TimeLog task 1001 by letting the target find its external key.
     client = _client(sandbox)

@@ -19,7 +19,16 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from timesync.ledger import Ledger, LedgerBackupError, PairKind, PairState, RunStatus, default_ledger_url, run_lock
+from timesync.ledger import (
+    Ledger,
+    LedgerBackupError,
+    PairKind,
+    PairState,
+    Run,
+    RunStatus,
+    default_ledger_url,
+    run_lock,
+)
 from timesync.linking import Directory, read_directory, render_links_yaml, suggest_links
 from timesync.links import LinksError, load_links
 from timesync.model import Direction, Side
@@ -451,7 +460,7 @@ def plan(ctx: click.Context, no_run: bool) -> None:
                 raise CliError(f"`{' '.join(argv[1:])}` failed with exit code {code} (see its log above)")
     with _ledger(ctx) as ledger:
         dry = [run for run in ledger.runs(limit=RECENT_RUNS) if run.status is RunStatus.DRY_RUN]
-        latest = {}
+        latest: dict[str, Run] = {}
         for run in dry:
             latest.setdefault(run.direction, run)
         lines = {direction: plan_lines(ledger, run.id) for direction, run in latest.items()}

@@ -157,7 +157,7 @@ def check_reporting_login(site: Site) -> str:
 
 
 def _reporting_work(site: Site, first: dt.date, last: dt.date, *, page_size: int,
-                    task_id: int = ALL_IDS) -> list[dict[str, Any]]:
+                    task_id: int = ALL_IDS) -> list[Mapping[str, Any]]:
     """The first page of Reporting work items dated first..last (at most a month, as the taps read it)."""
     pages = site.timelog.reporting_paged(
         "GetWorkUnitsRawPaged", page_size=page_size, workUnitID=ALL_IDS, employeeID=ALL_IDS, allocationID=ALL_IDS,
@@ -326,8 +326,10 @@ def _unit_id(item: Mapping[str, Any]) -> int | None:
 
 
 def _model_of(site: Site, item: Mapping[str, Any]) -> GuidModel:
-    guids = employee_work_guids(site.timelog, item.get("EmployeeInitials") or "",
-                                dt.date.fromisoformat(to_date(item["Date"])))
+    day = to_date(item["Date"])
+    if day is None:  # never: the items are read with require_work_item, which requires a Date
+        raise ValueError(f"work unit {item.get('ID')} without Date")
+    guids = employee_work_guids(site.timelog, item.get("EmployeeInitials") or "", dt.date.fromisoformat(day))
     model = GuidModel.matching(item, guids)
     if model is None:
         raise CheckFailedError(

@@ -209,8 +209,8 @@ def parse_links(text: str, source: str = "<memory>") -> Links:
         if error.validator == "additionalProperties":
             unknown = sorted(set(error.instance) - set(error.schema.get("properties", {})))
             path = (*path, unknown[0]) if unknown else path
-        line = _nearest_line(path, lines)
-        raise LinksError(f"{source}, line {line}, field {_field_name(path)}: {error.message}")
+        line_no = _nearest_line(path, lines)
+        raise LinksError(f"{source}, line {line_no}, field {_field_name(path)}: {error.message}")
     return _build(checked, lines, source)
 
 

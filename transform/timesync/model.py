@@ -230,7 +230,8 @@ def to_json_ready(value: Any, *, utc: bool = False) -> Any:
     """
     if value is None or type(value) in _JSON_SCALARS:
         return value
-    names = _field_names(type(value))
+    # A class is hashable; mypy checks type[X] against Hashable through X's unbound __hash__ and refuses it.
+    names = _field_names(type(value))  # type: ignore[arg-type]
     if names is not None:
         # Field by field, not dataclasses.asdict: that deep-copies every value first (most of the cost per command).
         return {name: to_json_ready(getattr(value, name), utc=utc) for name in names}

@@ -13,7 +13,7 @@ LEDGER_SETTINGS = th.PropertiesList(
 )
 
 
-def client_settings(schema: Mapping[str, Any]) -> list[th.Property]:
+def client_settings(schema: Mapping[str, Any]) -> list[th.Property[Any]]:
     """An API client's settings schema (`forecast_api.CONNECTION_SETTINGS`, `timelog_api.CONNECTION_SETTINGS`) as
     singer-sdk properties, for a plugin's `config_jsonschema`."""
     return [th.Property(name, th.CustomType(spec), required=name in schema["required"])

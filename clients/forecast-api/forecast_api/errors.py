@@ -78,7 +78,8 @@ class ForecastOutcomeUnknownError(ForecastError):
 
 def endpoint_of(response: requests.Response) -> str:
     """`GET /api/v4/tasks?pageNumber=2&pageSize=500`: the request as a user can look it up."""
-    parts = urlsplit(response.request.url if response.request is not None else response.url)
+    url = response.request.url if response.request is not None else response.url
+    parts = urlsplit(url or "")
     method = response.request.method if response.request is not None else "GET"
     return f"{method} {parts.path}" + (f"?{parts.query}" if parts.query else "")
 

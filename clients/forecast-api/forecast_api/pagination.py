@@ -29,7 +29,7 @@ class Page:
     number: int
     size: int
     total: int
-    records: list
+    records: list[Any]  # the decoded JSON records, checked by the stream that reads them
 
     @property
     def is_last(self) -> bool:

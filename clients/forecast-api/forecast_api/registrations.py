@@ -34,12 +34,14 @@ class ForecastRegistrations:
 
     def create(self, body: Mapping[str, Any]) -> dict[str, Any]:
         """POST /v1/time_registrations; the created registration. May raise ForecastOutcomeUnknownError."""
-        return self.api.json("POST", "/v1/time_registrations", body=dict(body), idempotent=False)
+        created: dict[str, Any] = self.api.json("POST", "/v1/time_registrations", body=dict(body), idempotent=False)
+        return created
 
     def update(self, registration_id: int, body: Mapping[str, Any]) -> dict[str, Any]:
         """PUT /v1/time_registrations/{id} with only the documented updatable fields."""
         fields = {name: body[name] for name in UPDATABLE_FIELDS if name in body}
-        return self.api.json("PUT", f"/v1/time_registrations/{registration_id}", body=fields)
+        updated: dict[str, Any] = self.api.json("PUT", f"/v1/time_registrations/{registration_id}", body=fields)
+        return updated
 
     def delete(self, registration_id: int) -> bool:
         """DELETE /v1/time_registrations/{id}; False when it was already gone."""
@@ -50,7 +52,9 @@ class ForecastRegistrations:
 
     def get(self, registration_id: int) -> dict[str, Any] | None:
         """GET /v3/time_registrations/{id} (the lease check); None when it does not exist."""
-        return self.api.json("GET", f"/v3/time_registrations/{registration_id}", missing_ok=True)
+        path = f"/v3/time_registrations/{registration_id}"
+        found: dict[str, Any] | None = self.api.json("GET", path, missing_ok=True)
+        return found
 
     def of_person_on(self, person_id: int, day: str) -> list[dict[str, Any]]:
         """The person's registrations on one date (v3 per person, `date_after` the day before, filtered)."""

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 import backoff
 import requests
+from backoff.types import Details
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -73,8 +74,8 @@ class RetryPolicy:
         """Up to a second added to a backoff wait, so clients do not retry in step; a Retry-After is kept as is."""
         return wait if isinstance(wait, RetryAfter) else wait + random.uniform(0, MAX_JITTER_SECONDS)
 
-    def retrying(self, attempt: F, retried: tuple[type[BaseException], ...],
-                 on_backoff: Callable[[dict[str, Any]], None]) -> F:
+    def retrying(self, attempt: F, retried: tuple[type[Exception], ...],
+                 on_backoff: Callable[[Details], None]) -> F:
         """`attempt` tried up to `max_attempts` times while it raises one of `retried`; then that error escapes."""
         return backoff.on_exception(self.waits, retried, max_tries=self.max_attempts, jitter=self.jitter,
                                     on_backoff=on_backoff, logger=None)(attempt)

@@ -8,6 +8,7 @@ import logging
 from typing import Any
 
 import requests
+from backoff.types import Details
 
 from forecast_api.auth import ApiKeyAuth
 from forecast_api.clock import clock_offset
@@ -130,8 +131,9 @@ class ForecastSession:
             self.clock_offset = offset
             self.server_lag = max(self.server_lag, -offset)
 
-    def _log_retry(self, details: dict[str, Any]) -> None:
-        error: _Retry = details["exception"]
+    def _log_retry(self, details: Details) -> None:
+        error = details["exception"]
+        assert isinstance(error, _Retry)  # the only error `self._send` retries
         logger.warning("Forecast %s failed (%s); retry %d of %d in %.1fs", error.endpoint, error.reason,
                        details["tries"], self.retry.max_attempts - 1, details["wait"])
 

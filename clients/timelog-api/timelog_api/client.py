@@ -9,11 +9,12 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 import requests
 import zeep
 import zeep.exceptions
+from backoff.types import Details
 from lxml import etree
 from zeep.loader import parse_xml
 from zeep.proxy import ServiceProxy
@@ -87,7 +88,7 @@ class TimeLogClient(ReportingCalls):
         )
         self._clients: dict[Service, zeep.Client] = {}
         self._proxies: dict[Service, ServiceProxy] = {}
-        self._token: dict[str, Any] | None = None
+        self._token: dict[str, str] | None = None
         self._token_refresh_at: dt.datetime | None = None
         self._task_items: list[dict[str, Any]] | None = None
         # One attempt = send + read the answer; both transport failures and unreadable answers are retried.
@@ -137,7 +138,8 @@ class TimeLogClient(ReportingCalls):
 
     def binding(self, service: Service) -> Soap11Binding:
         """The SOAP 1.1 binding of a service's WSDL (its operations and their parameters)."""
-        return self._proxy(service)._binding
+        binding: Soap11Binding = self._proxy(service)._binding
+        return binding
 
     def _proxy(self, service: Service) -> ServiceProxy:
         self.zeep_client(service)
@@ -167,7 +169,12 @@ class TimeLogClient(ReportingCalls):
             return response
         return self.check(operation, response)
 
-    def fetch(self, service: Service, operation: str, /, *, parse: Reader[T] = dict, **params: Any) -> list[T]:
+    @overload
+    def fetch(self, service: Service, operation: str, /, *, parse: Reader[T], **params: Any) -> list[T]: ...
+    @overload
+    def fetch(self, service: Service, operation: str, /, **params: Any) -> list[dict[str, Any]]: ...
+
+    def fetch(self, service: Service, operation: str, /, *, parse: Reader[Any] = dict, **params: Any) -> list[Any]:
         """`call`, returning the `Return` items, each `parse`d (inside the retry, so bad items are malformed)."""
         return self._call(service, operation, params, lambda response: [parse(i) for i in self.items(response)])
 
@@ -234,7 +241,7 @@ class TimeLogClient(ReportingCalls):
             raise MalformedResponseError(operation, self.redact(detail))
         return answer
 
-    def _log_retry(self, details: dict[str, Any]) -> None:
+    def _log_retry(self, details: Details) -> None:
         logger.warning(
             "%s; retry %d of %d in %.1fs",
             self.redact(str(details.get("exception"))), details["tries"], self.settings.max_tries - 1, details["wait"],
@@ -286,10 +293,20 @@ class TimeLogClient(ReportingCalls):
     items = staticmethod(responses.items)
     batch_results = staticmethod(responses.batch_results)
 
+    @overload
     def paged(
-        self, service: Service, operation: str, /, *, page_size: int, parse: Reader[T] = dict, first_page: int = 1,
+        self, service: Service, operation: str, /, *, page_size: int, parse: Reader[T], first_page: int = 1,
         **params: Any,
-    ) -> Iterator[T]:
+    ) -> Iterator[T]: ...
+    @overload
+    def paged(
+        self, service: Service, operation: str, /, *, page_size: int, first_page: int = 1, **params: Any,
+    ) -> Iterator[dict[str, Any]]: ...
+
+    def paged(
+        self, service: Service, operation: str, /, *, page_size: int, parse: Reader[Any] = dict, first_page: int = 1,
+        **params: Any,
+    ) -> Iterator[Any]:
         """Every item of a Transactional `*Paged` operation, `parse`d, one page in memory at a time.
 
         Pages count from 1; `first_page` skips the pages before it. Paging stops at `TotalPageCount`, or at a
@@ -297,7 +314,7 @@ class TimeLogClient(ReportingCalls):
         """
         page = first_page
         while True:
-            def read(response: Any) -> tuple[list[T], int | None]:
+            def read(response: Any) -> tuple[list[Any], int | None]:
                 total = response.TotalPageCount if getattr(response, "IsReturnPaged", False) else None
                 return [parse(item) for item in self.items(response)], total
 
@@ -326,12 +343,13 @@ class TimeLogClient(ReportingCalls):
 
     def _token_for(self, service: Service) -> Any:
         now = dt.datetime.now(dt.UTC)
-        if self._token is None or (self._token_refresh_at is not None and now >= self._token_refresh_at):
-            self._refresh_token(now)
+        values = self._token
+        if values is None or (self._token_refresh_at is not None and now >= self._token_refresh_at):
+            values = self._refresh_token(now)
         token_type = self.zeep_client(service).get_type(f"{{{service.token_namespace}}}SecurityToken")
-        return token_type(**self._token)
+        return token_type(**values)
 
-    def _refresh_token(self, now: dt.datetime) -> None:
+    def _refresh_token(self, now: dt.datetime) -> dict[str, str]:
         """GetToken, read raw: the token's `Expires` text must go back to TimeLog exactly as it came.
 
         (zeep would parse it into a datetime and drop the 7th fraction digit .NET writes.) The answer
@@ -343,12 +361,16 @@ class TimeLogClient(ReportingCalls):
             values = self._attempt(Service.SECURITY, "GetToken", credentials, self._read_token)
         self._token = values
         expires = convert.parse_datetime(values["Expires"], self.site_tz)
+        if expires is None:  # .NET's DateTime.MinValue
+            raise MalformedResponseError("GetToken", "a SecurityToken without an expiry")
         self._token_refresh_at = token.refresh_at(expires, now)
         logger.debug("TimeLog token for %s valid until %s", values["Initials"], expires.isoformat())
+        return values
 
     def _read_token(self, reply: requests.Response) -> dict[str, str]:
         try:
-            doc = parse_xml(reply.content, self._transport, settings=self._zeep_settings)
+            # zeep annotates `content` as str, but parses bytes (what its own transport hands it)
+            doc = parse_xml(reply.content, self._transport, settings=self._zeep_settings)  # type: ignore[arg-type]
         except (zeep.exceptions.Error, etree.XMLSyntaxError) as exc:
             raise MalformedResponseError("GetToken", type(exc).__name__) from None
         try:
@@ -364,16 +386,14 @@ class TimeLogClient(ReportingCalls):
     @property
     def token_expires(self) -> str:
         """The token's `Expires` exactly as TimeLog wrote it (with the site's UTC offset), getting a token if needed."""
-        if self._token is None:
-            self._refresh_token(dt.datetime.now(dt.UTC))
-        return self._token["Expires"]
+        values = self._token if self._token is not None else self._refresh_token(dt.datetime.now(dt.UTC))
+        return values["Expires"]
 
     @property
     def initials(self) -> str:
         """Initials of the logged-in Transactional user."""
-        if self._token is None:
-            self._refresh_token(dt.datetime.now(dt.UTC))
-        return self._token["Initials"]
+        values = self._token if self._token is not None else self._refresh_token(dt.datetime.now(dt.UTC))
+        return values["Initials"]
 
     def employee_guids(self) -> dict[int, str | None]:
         """EmployeeID -> employee GUID, from OrganisationService (the Reporting API has no employee GUID)."""

@@ -53,13 +53,14 @@ def duration_to_minutes(duration: dt.timedelta | isodate.Duration | str | None) 
     """xs:duration (`PT1H30M`, a timedelta or an isodate Duration) to whole minutes, rounded to the nearest."""
     if duration is None or duration == "":
         return None
-    if isinstance(duration, str):
-        duration = isodate.parse_duration(duration)
-    if isinstance(duration, isodate.Duration):
-        if duration.years or duration.months:
-            raise ValueError(f"duration {isodate.duration_isoformat(duration)} has years or months; expected hours")
-        duration = duration.tdelta
-    seconds = Decimal(duration.days * 86400 + duration.seconds) + Decimal(duration.microseconds) / 1_000_000
+    value: dt.timedelta | isodate.Duration = (
+        isodate.parse_duration(duration) if isinstance(duration, str) else duration
+    )
+    if isinstance(value, isodate.Duration):
+        if value.years or value.months:
+            raise ValueError(f"duration {isodate.duration_isoformat(value)} has years or months; expected hours")
+        value = value.tdelta
+    seconds = Decimal(value.days * 86400 + value.seconds) + Decimal(value.microseconds) / 1_000_000
     return _round_minutes(seconds / SECONDS_PER_MINUTE)
 
 
@@ -83,13 +84,12 @@ def parse_datetime(value: dt.datetime | str | None, site_tz: dt.tzinfo) -> dt.da
     """A TimeLog dateTime as an aware datetime; values without an offset are in the site's time zone."""
     if value is None or value == "":
         return None
-    if isinstance(value, str):
-        value = isodate.parse_datetime(value.strip())
-    if value.year == NET_MIN_YEAR:  # .NET's DateTime.MinValue: WCF's way of writing "no value"
+    parsed: dt.datetime = isodate.parse_datetime(value.strip()) if isinstance(value, str) else value
+    if parsed.year == NET_MIN_YEAR:  # .NET's DateTime.MinValue: WCF's way of writing "no value"
         return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=site_tz)
-    return value
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=site_tz)
+    return parsed
 
 
 def to_utc_rfc3339(value: dt.datetime | str | None, site_tz: dt.tzinfo) -> str | None:

@@ -38,10 +38,12 @@ def read_token(doc: Any) -> dict[str, str]:
         ]
         raise TokenRefusedError("; ".join(messages) or (fault.text if fault is not None else f"state {state}"))
     token = doc.find(".//{*}SecurityToken")
-    values = {name: token.findtext(f"{{*}}{name}") if token is not None else None for name in TOKEN_FIELDS}
+    values: dict[str, str | None] = {
+        name: token.findtext(f"{{*}}{name}") if token is not None else None for name in TOKEN_FIELDS
+    }
     if state != SUCCESS or not all(values.values()):
         raise MalformedResponseError("GetToken", "no ResponseState Success with a SecurityToken")
-    return values
+    return {name: text for name, text in values.items() if text is not None}  # all are (checked above)
 
 
 def refresh_at(expires: dt.datetime, now: dt.datetime) -> dt.datetime:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, ClassVar
 
@@ -38,7 +38,7 @@ class ForecastAdapter:
     """Reads the tap-forecast streams of docs/streams.md; writes target-forecast registration payloads."""
 
     side: ClassVar[Side] = Side.FORECAST
-    stream_keys: ClassVar[Mapping[str, tuple[str, ...]]] = {
+    stream_keys: ClassVar[Mapping[str, Sequence[str]]] = {
         "time_registrations": ("id",),
         "tasks": ("id",),
         "deleted_time_registrations": ("id",),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from timelog_api.convert import hours_to_minutes, to_date, to_int, to_utc_rfc3339
@@ -52,7 +52,7 @@ class TimeLogAdapter:
     """Reads the tap-timelog streams of docs/streams.md; writes target-timelog task, allocation and work payloads."""
 
     side: ClassVar[Side] = Side.TIMELOG
-    stream_keys: ClassVar[Mapping[str, tuple[str, ...]]] = {
+    stream_keys: ClassVar[Mapping[str, Sequence[str]]] = {
         "work": ("work_unit_guid",),
         "work_deletions": ("work_unit_guid",),
         "tasks": ("task_id",),
@@ -140,14 +140,17 @@ class TimeLogAdapter:
         guid = model.guid(item)
         if guid is None:
             raise ValueError(f"work unit {item.get('ID')} without {model.item_field}")
+        day, minutes = to_date(item["Date"]), hours_to_minutes(item["RegHours"])
+        if day is None or minutes is None:  # the `work` stream's records require both too (_read_work)
+            raise ValueError(f"work unit {item.get('ID')} without Date or RegHours")
         return TimeEntry(
             side=Side.TIMELOG,
             id=guid,
             project_id=shared_id(int(item["ProjectID"])),
             person_id=sys.intern(str(int(item["EmployeeID"]))),
             task_id=shared_id(int(item["TaskID"])),
-            date=parse_date(to_date(item["Date"])),
-            minutes=hours_to_minutes(item["RegHours"]),
+            date=parse_date(day),
+            minutes=minutes,
             note=note_of(item.get("Note")),
             locked=(to_int(item.get("ApprovedStatus")) or 0) >= APPROVED_STATUS_MIN,
             task_name=item.get("TaskName"),

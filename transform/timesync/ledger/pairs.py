@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, select
 
 from timesync.ledger.base import LedgerBase, batched
 from timesync.ledger.views import PAIRS, SELECT_PAIRS, Pair, to_pair
@@ -75,6 +75,12 @@ class PairLookups(LedgerBase):
             query = query.where(PAIRS.c.kind == str(kind))
         with self._reading() as session:
             return [to_pair(row) for row in session.execute(query)]
+
+    def has_settled_pairs(self) -> bool:
+        """Whether any pair got past its first create: false on a first sync, and on a lost ledger."""
+        query = select(PAIRS.c.id).where(PAIRS.c.state != str(PairState.CREATING)).limit(1)
+        with self._reading() as session:
+            return session.execute(query).first() is not None
 
     def pending_pairs(self, direction: Direction) -> list[Pair]:
         """Pairs holding commands of ``direction`` that were emitted but never confirmed (to replay)."""

@@ -50,7 +50,7 @@ class CommandRecordValidator(JSONSchemaValidator):
         super().__init__(schema)
         self.stream_name, self.key_properties = stream_name, tuple(key_properties)
 
-    def validate(self, record: dict) -> None:
+    def validate(self, record: dict[str, Any]) -> None:
         """Raise InvalidRecord naming stream, key and the failing field; nothing of the batch is written then."""
         try:
             super().validate(record)
@@ -154,8 +154,10 @@ class CommandSink(BatchSink):
 
     include_sdc_metadata_properties = False
     MAX_SIZE_DEFAULT = COMMANDS_PER_BATCH
+    target: CommandTarget  # the target that made this sink (a CommandSink belongs to a CommandTarget)
 
-    def __init__(self, target: Target, stream_name: str, schema: dict, key_properties: Sequence[str] | None) -> None:
+    def __init__(self, target: CommandTarget, stream_name: str, schema: dict[str, Any],
+                 key_properties: Sequence[str] | None) -> None:
         """Refuse any stream but `commands`: a target fed a tap directly would otherwise drop its records."""
         if stream_name != COMMAND_STREAM:
             raise UnknownStreamError(
@@ -169,21 +171,22 @@ class CommandSink(BatchSink):
         """Validation that names the stream and the command id on failure."""
         return CommandRecordValidator(self.schema, self.stream_name, self.key_properties)
 
-    def preprocess_record(self, record: dict, context: dict) -> dict:
+    def preprocess_record(self, record: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
         """Undo the SDK's parsing of datetimes and decimals (see ``json_ready``)."""
-        return json_ready(record)
+        command: dict[str, Any] = json_ready(record)
+        return command
 
-    def process_record(self, record: dict, context: dict) -> None:
+    def process_record(self, record: dict[str, Any], context: dict[str, Any]) -> None:
         """Buffer the command for its batch, and count it for the progress line."""
         super().process_record(record, context)
-        self.target.progress.received += 1  # type: ignore[attr-defined]
+        self.target.progress.received += 1
 
-    def process_batch(self, context: dict) -> None:
+    def process_batch(self, context: dict[str, Any]) -> None:
         """Apply the batch in the mapper's order (the mapper emits what a command depends on first, so batches
         applied one after another keep that order; ids from earlier batches are resolved through the ledger)."""
         commands = sorted(context.get("records", []), key=lambda c: (c["run_id"], c["seq"]))
         if commands:
-            self.apply(commands, self.target.recorder)  # type: ignore[attr-defined]
+            self.apply(commands, self.target.recorder)
 
     @abstractmethod
     def apply(self, commands: list[dict[str, Any]], recorder: OutcomeRecorder) -> None:
@@ -219,7 +222,9 @@ class CommandTarget(Target):
     def check_settings(self) -> None:
         """Raise for a setting that is wrong without asking the API (called before any input is read)."""
 
-    def listen(self, file_input: IO[str] | None = None) -> None:
+    def listen(  # type: ignore[misc]  # the SDK's final listen: see the docstring
+        self, file_input: IO[str] | None = None,
+    ) -> None:
         """Check the settings, then read and apply the commands, with a progress line every few seconds.
 
         (The SDK marks ``listen`` final for typing only; wrapping it is the one hook around the whole run.)
@@ -231,7 +236,7 @@ class CommandTarget(Target):
         self.logger.info("applied %s commands%s", f"{self.progress.done:,}", f": {summary}" if summary else "")
 
     @classmethod
-    def invoke(cls, **kwargs: Any) -> None:  # type: ignore[override]
+    def invoke(cls, **kwargs: Any) -> None:
         """The command line: a fatal error is logged as one line and the process exits 1 (no traceback)."""
         try:
             super().invoke(**kwargs)

@@ -88,7 +88,7 @@ def _land_in_timelog(entry: TimeEntry, twin_of: TwinLookup,
     if entry.task_id is not None:
         return twin_of(PairKind.TASK, Side.FORECAST, entry.task_id), entry.note, _task_ref(PairKind.TASK, entry.task_id)
     base_f, base_t = (base or {}).get("forecast"), (base or {}).get("timelog")
-    if base_f and base_t and base_f.get("task") is None and base_t.get("task") is not None:
+    if base is not None and base_f and base_t and base_f.get("task") is None and base_t.get("task") is not None:
         # Project time that came from (or went to) a TimeLog task: it stays on that task, prefix removed.
         prefix = synced_note_prefix(base)
         note = entry.note[len(prefix):] if prefix and entry.note.startswith(prefix) else entry.note

@@ -59,7 +59,7 @@ class ReconcileMapper(InlineMapper):
     def __init__(
         self,
         *,
-        config: dict | PurePath | str | list[PurePath | str] | None = None,
+        config: dict[str, t.Any] | PurePath | str | list[PurePath | str] | None = None,
         parse_env_config: bool = False,
         validate_config: bool = True,
     ) -> None:
@@ -82,9 +82,9 @@ class ReconcileMapper(InlineMapper):
         self.facts = FactGuard(self.ledger)
         self.reconciler: Reconciler | None = None
         self.stream_sides: dict[str, Side | None] = {}
-        self.held_states: list[dict] = []
+        self.held_states: list[dict[str, t.Any]] = []
         # The STATE a singer-sdk tap writes before its first SCHEMA: the bookmark Meltano resumed it from.
-        self.starting_state: dict | None = None
+        self.starting_state: dict[str, t.Any] | None = None
         self.schema_seen = False
         self.reading = Progress(self.logger, "reading", "records").__enter__()
 
@@ -104,7 +104,7 @@ class ReconcileMapper(InlineMapper):
                                  "target-forecast)")
         return self.reconciler
 
-    def map_schema_message(self, message_dict: dict) -> t.Iterable[singer.Message]:
+    def map_schema_message(self, message_dict: dict[str, t.Any]) -> t.Iterable[singer.Message]:
         """Learn the stream's side; tap schemas are not forwarded (the target receives commands only)."""
         self._assert_line_requires(message_dict, requires={"stream", "schema"})
         stream = message_dict["stream"]
@@ -115,7 +115,7 @@ class ReconcileMapper(InlineMapper):
             self._reconciler_for(side)
         yield from ()
 
-    def map_record_message(self, message_dict: dict) -> t.Iterable[singer.Message]:
+    def map_record_message(self, message_dict: dict[str, t.Any]) -> t.Iterable[singer.Message]:
         """Collect the record; the plan needs the whole input (moves, the flood guard)."""
         self._assert_line_requires(message_dict, requires={"stream", "record"})
         stream, side = message_dict["stream"], self.stream_sides.get(message_dict["stream"])
@@ -129,7 +129,7 @@ class ReconcileMapper(InlineMapper):
             self.reading.advance()
         yield from ()
 
-    def map_state_message(self, message_dict: dict) -> t.Iterable[singer.Message]:
+    def map_state_message(self, message_dict: dict[str, t.Any]) -> t.Iterable[singer.Message]:
         """Hold STATE unchanged and emit it after the commands, so a bookmark never passes unsent commands."""
         self._assert_line_requires(message_dict, requires={"value"})
         if not self.schema_seen and self.starting_state is None:
@@ -137,7 +137,7 @@ class ReconcileMapper(InlineMapper):
         self.held_states.append(message_dict)
         yield from ()
 
-    def map_activate_version_message(self, message_dict: dict) -> t.Iterable[singer.Message]:
+    def map_activate_version_message(self, message_dict: dict[str, t.Any]) -> t.Iterable[singer.Message]:
         """Tap table versions mean nothing to command streams: dropped."""
         self._assert_line_requires(message_dict, requires={"stream", "version"})
         yield from ()

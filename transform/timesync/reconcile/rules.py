@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from timesync.links import ConflictPolicy, DeletePolicy
 from timesync.model import Side
@@ -148,7 +149,7 @@ def _decide_linked(source: Change, twin: Change, source_side: Side, conflict_pol
     return Decision(Action.DELETE, PairState.DELETED, "deleted here, twin unchanged: delete propagates")
 
 
-def compare(current: dict | None, base: dict | None) -> Change:
+def compare(current: dict[str, Any] | None, base: dict[str, Any] | None) -> Change:
     """How a side's current snapshot compares with its base snapshot."""
     if current is None:
         return Change.DELETED

@@ -17,6 +17,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from timesync.ledger import Pair, PairState
 from timesync.links import Links, ProjectLink
@@ -212,13 +213,13 @@ def from_ledger(links: Links, window: Window, pairs: Iterable[Pair],
     return _sorted(tally.rows.values())
 
 
-def _ledger_values(pair: Pair, links: Links) -> dict[Side, dict | None]:
+def _ledger_values(pair: Pair, links: Links) -> dict[Side, dict[str, Any] | None]:
     """What the sync last saw on each side: a conflict's parked value, else the base.
 
     A create that never succeeded (refused by a lock, or failing) has no base; its fingerprint is the twin it
     would have made, which has the source's date and minutes: that is the source side's value, in its own ids.
     """
-    values: dict[Side, dict | None] = {}
+    values: dict[Side, dict[str, Any] | None] = {}
     for side in Side:
         value = pair.conflict.get(str(side)) if pair.state is PairState.CONFLICT and pair.conflict else None
         value = value or pair.base_on(side)
@@ -228,7 +229,7 @@ def _ledger_values(pair: Pair, links: Links) -> dict[Side, dict | None]:
     return values
 
 
-def _source_of_intent(image: dict, origin: Side, links: Links) -> dict | None:
+def _source_of_intent(image: dict[str, Any], origin: Side, links: Links) -> dict[str, Any] | None:
     """The source entry behind a create's intended twin ``image`` (the twin side's ids mapped back by the links)."""
     twin = str(origin.other)
     project, person = links.project(twin, image.get("project")), links.person(twin, image.get("person"))

@@ -139,15 +139,16 @@ def runs_over_time(ledger: Ledger, limit: int = DEFAULT_RUNS) -> list[RunPoint]:
 def _value(pair: Pair, side: Side) -> dict[str, Any] | None:
     """The value a person compares: a conflict's parked value, else the last synced one."""
     if pair.conflict and pair.conflict.get(str(side)) is not None:
-        return pair.conflict[str(side)]
+        value: dict[str, Any] = pair.conflict[str(side)]
+        return value
     return pair.base_on(side)
 
 
 def _target_name(pair: Pair) -> str:
     """The system a failing create writes to (the direction of its pending command)."""
     directions = {command.get("direction") for command in pair.pending}
-    if len(directions) == 1:
-        return agreement.SIDE_NAMES[Direction(directions.pop()).target]
+    if len(directions) == 1 and (direction := directions.pop()) is not None:
+        return agreement.SIDE_NAMES[Direction(direction).target]
     return "the target system"
 
 

@@ -10,10 +10,13 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from timesync.report.charts import agreement_chart, runs_chart
 from timesync.report.model import Attention, Explanation, FigureSource, Report, Why, hours
+
+if TYPE_CHECKING:
+    from jinja2 import Environment  # the `report` extra; imported at run time on first use
 
 TEMPLATES = Path(__file__).parent / "templates"
 WHY_LABELS = {Why.CONFLICT: "conflict", Why.LOCKED: "locked", Why.ORPHANED: "orphaned", Why.FAILED: "failed",
@@ -51,7 +54,7 @@ def group_explanations(explanations: Iterable[Explanation]) -> list[ExplanationG
     return list(groups.values())
 
 
-def _environment() -> Any:
+def _environment() -> Environment:
     """A Jinja2 environment that escapes everything and fails on a missing value (imported on first use)."""
     from jinja2 import Environment, FileSystemLoader, StrictUndefined
 

@@ -28,7 +28,7 @@ TIMELOG_SOURCE = "TimeLog Reporting API: GetWorkUnitsRawPaged per linked project
 class ForecastTime(Protocol):
     """What the report needs from the Forecast read client (``forecast_api.ForecastReader``)."""
 
-    def project_time_registrations(self, project_id: str | int, date_after: str | None = None) -> list[dict]:
+    def project_time_registrations(self, project_id: str | int, date_after: str | None = None) -> list[dict[str, Any]]:
         """A project's registrations dated after ``date_after`` (YYYYMMDD)."""
         ...
 
