@@ -1,4 +1,6 @@
 # Two commands a newcomer needs: `make demo` and `make test`. Both bootstrap .venv on a fresh clone.
+# The test tiers (README "Tests"): `make test` (fast, about 10 minutes), `make test-suites` (the seeded suites),
+# `make test-other-guid-model` (every end-to-end test under TimeLog's other GUID model); .ci/run runs all three.
 SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -9,7 +11,7 @@ export MELTANO_SEND_ANONYMOUS_USAGE_STATS := false
 export MELTANO_CLI_DISABLE_VERSION_CHECK := true
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install test test-other-guid-model test-long demo screenshot bench lint catalogs clean
+.PHONY: install test test-suites test-other-guid-model test-long demo screenshot bench lint catalogs clean
 
 install: $(STAMP)
 
@@ -23,15 +25,20 @@ test: install
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy
-	$(BIN)/pytest -n 2 --dist loadgroup
+	$(BIN)/pytest -n 2 --dist loadgroup -m "not suite"
+
+# What `make test` leaves out to stay quick (marker `suite`): the seeded end-to-end suites (convergence, crash,
+# faults, bad input, overlap, progress, secrets, fresh clone) and the whole convergence machine.
+test-suites: install
+	$(BIN)/pytest -n 2 --dist loadgroup -m suite
 
 # The end-to-end suites again, with the TimeLog simulator keying work units by Reporting's other GUID: the sync
-# must be right under either reading (docs/assumptions.md 1). `make test` runs the default one.
+# must be right under either reading (docs/assumptions.md 1). `make test` and `make test-suites` run the default one.
 test-other-guid-model: install
 	TIMESYNC_SANDBOX_GUID_MODEL=work_unit $(BIN)/pytest -n 2 --dist loadgroup -m e2e
 
 test-long: install
-	TIMESYNC_LONG_SUITES=1 $(BIN)/pytest -n 2 --dist loadgroup -m "slow or e2e"
+	TIMESYNC_LONG_SUITES=1 $(BIN)/pytest -n 2 --dist loadgroup -m "slow or e2e or suite"
 
 demo: install
 	$(BIN)/python -m sandbox.demo

@@ -25,12 +25,20 @@ def test_readme_opens_with_the_two_commands() -> None:
     assert tuple(_opening_commands()) == README_COMMANDS
 
 
-def test_ci_runs_the_readme_test_command() -> None:
-    ci = (REPO_ROOT / ".ci" / "run").read_text(encoding="utf-8")
-    assert "make test" in ci.split("\n", 3)[-1]
+def test_ci_runs_the_readme_test_command_and_every_other_tier() -> None:
+    """CI drops nothing: `make test` leaves the `suite` tests to `make test-suites`, and runs the other GUID model."""
+    commands = [line.strip() for line in (REPO_ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()]
+    assert [c for c in commands if c.startswith("make ")] == ["make test", "make test-suites",
+                                                              "make test-other-guid-model"]
+    recipes = dict(re.findall(r"^([\w-]+):.*\n((?:\t.*\n)+)", (REPO_ROOT / "Makefile").read_text(encoding="utf-8"),
+                              re.M))
+    assert '-m "not suite"' in recipes["test"]
+    assert "-m suite\n" in recipes["test-suites"]
+    assert "-m e2e\n" in recipes["test-other-guid-model"]
 
 
 @pytest.mark.e2e
+@pytest.mark.suite
 @pytest.mark.skipif(shutil.which("git") is None, reason="git is needed to clone the repository")
 def test_make_demo_on_a_fresh_clone(tmp_path: Path) -> None:
     """Clone HEAD into an empty folder and run `make demo` there, bootstrapping a brand-new .venv."""

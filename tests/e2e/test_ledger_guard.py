@@ -15,7 +15,7 @@ import pytest
 
 from sandbox.roster import demo_links
 
-pytestmark = [pytest.mark.e2e]
+pytestmark = [pytest.mark.e2e, pytest.mark.suite]
 
 SOME_DAY = "2026-11-16"
 

@@ -23,7 +23,7 @@ SEEDS = (11, 23, 37, 41, 59, 71) if LONG else (11,)
 ROUNDS = 4 if LONG else 2
 ONE_SIDED_EDITS_PER_ROUND = 12 if LONG else 8
 
-pytestmark = [pytest.mark.e2e]
+pytestmark = [pytest.mark.e2e, pytest.mark.suite]
 
 
 @pytest.fixture

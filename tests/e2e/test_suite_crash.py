@@ -24,7 +24,7 @@ from tests.e2e.suites.edits import EditScript, Expectations
 from tests.e2e.suites.verify import echo_check, read_world, sync_and_check, synced_world
 from tests.e2e.suites.world import LONG, SuiteWorld, open_world, secrets_in
 
-pytestmark = [pytest.mark.e2e]
+pytestmark = [pytest.mark.e2e, pytest.mark.suite]
 
 #: (scenario, seed): "first" crashes the first sync of the demo, "edits" an incremental run after edits.
 SCENARIOS = (

@@ -18,7 +18,7 @@ from tests.e2e.suites.edits import EditScript
 from tests.e2e.suites.verify import echo_check, expectation_problems, read_world, report, synced_world
 from tests.e2e.suites.world import LONG, SuiteWorld
 
-pytestmark = [pytest.mark.e2e]
+pytestmark = [pytest.mark.e2e, pytest.mark.suite]
 
 SEEDS = (7, 8, 9, 10) if LONG else (7,)
 MAX_RUNS = 3

@@ -19,7 +19,7 @@ import pytest
 from sandbox.testing import SandboxProcess
 from tests.e2e.suites.world import LONG, open_world, suite_links
 
-pytestmark = [pytest.mark.e2e]
+pytestmark = [pytest.mark.e2e, pytest.mark.suite]
 
 REGISTRATIONS = 10_000 if LONG else 3_000
 SEED = 5

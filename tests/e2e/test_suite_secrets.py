@@ -20,6 +20,8 @@ from tests.e2e.suites.edits import EditScript
 from tests.e2e.suites.verify import read_world, synced_world
 from tests.e2e.suites.world import SECRETS, SuiteWorld, secrets_in
 
+pytestmark = pytest.mark.suite
+
 STATE_IDS = ("isolated:tap-forecast--sync-to-target-timelog", "isolated:tap-timelog--sync-to-target-forecast")
 
 

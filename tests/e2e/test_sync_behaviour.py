@@ -17,6 +17,9 @@ from timesync.ledger.store import Ledger
 from timesync.ledger.tables import PairKind, PairState
 
 pytestmark = pytest.mark.e2e
+#: `make test` keeps a sample that proves the product end to end (a first sync, a round trip both ways with its
+#: echo run, a quiet second run, unlinked data, the flood guard); `make test-suites` runs the rest (README "Tests").
+SUITE = pytest.mark.suite
 
 LINKS = demo_links()
 LINKED_PROJECTS = {p["forecast"]: p["timelog"] for p in LINKS["projects"]}
@@ -132,6 +135,7 @@ def test_forecast_tasks_and_subtasks_reach_timelog(harness) -> None:
             assert w.task_twin(task["id"]) is None, "a task of an unlinked project was copied"
 
 
+@SUITE
 def test_task_rename_and_date_change_follow(harness) -> None:
     harness.sync()
     task = linked_task(world(harness))
@@ -142,6 +146,7 @@ def test_task_rename_and_date_change_follow(harness) -> None:
     assert twin["end_date"] == "2027-03-31"
 
 
+@SUITE
 def test_assignment_allocates_the_employee(harness) -> None:
     harness.sync()
     w = world(harness)
@@ -154,6 +159,7 @@ def test_assignment_allocates_the_employee(harness) -> None:
     assert world(harness).allocated(twin["task_id"], LINKED_PERSONS[person])
 
 
+@SUITE
 def test_forecast_registration_created_edited_deleted_follows(harness) -> None:
     harness.sync()
     task, person, _ = allocated_work_target(world(harness))
@@ -175,6 +181,7 @@ def test_forecast_registration_created_edited_deleted_follows(harness) -> None:
     assert guid not in world(harness).work
 
 
+@SUITE
 def test_timelog_work_created_edited_deleted_follows(harness) -> None:
     harness.sync()
     w = world(harness)
@@ -199,6 +206,7 @@ def test_timelog_work_created_edited_deleted_follows(harness) -> None:
     assert registration["id"] not in world(harness).registrations
 
 
+@SUITE
 def test_move_to_another_task_follows(harness) -> None:
     harness.sync()
     w = world(harness)
@@ -224,6 +232,7 @@ def test_move_to_another_task_follows(harness) -> None:
     assert on_old_task == [], "the registration on the old task must be gone"
 
 
+@SUITE
 def test_change_on_both_sides_is_parked_as_a_conflict(harness) -> None:
     harness.sync()
     w = world(harness)
@@ -239,6 +248,7 @@ def test_change_on_both_sides_is_parked_as_a_conflict(harness) -> None:
     assert w.pair(forecast_id=registration["id"]).state is PairState.CONFLICT
 
 
+@SUITE
 def test_locked_periods_are_respected_on_both_sides(harness) -> None:
     harness.sync()
     w = world(harness)
@@ -283,7 +293,8 @@ def test_unlinked_projects_and_persons_are_untouched_and_counted(harness) -> Non
     assert out_of_scope >= len(unlinked) + len(unlinked_work)
 
 
-@pytest.mark.parametrize("minutes", [1, 7, 59, 61, 600])
+@pytest.mark.parametrize("minutes", [pytest.param(1, marks=SUITE), pytest.param(7, marks=SUITE),
+                                     pytest.param(59, marks=SUITE), 61, pytest.param(600, marks=SUITE)])
 def test_durations_survive_a_round_trip(harness, minutes: int) -> None:
     harness.sync()
     w = world(harness)
@@ -301,6 +312,7 @@ def test_durations_survive_a_round_trip(harness, minutes: int) -> None:
     assert w.registration_twin(guid)["time_registered"] == minutes
 
 
+@SUITE
 def test_work_date_near_midnight_keeps_its_date(harness) -> None:
     harness.project.plugin_env["TZ"] = "Pacific/Kiritimati"  # UTC+14: any local-time shift would show
     harness.sync()
@@ -316,6 +328,7 @@ def test_work_date_near_midnight_keeps_its_date(harness) -> None:
     assert w.work_twin(registration["id"])["start_at"][:10] == SOME_DAY
 
 
+@SUITE
 def test_notes_with_markup_quotes_emoji_and_4000_characters_survive(harness) -> None:
     note = ('<b>Tom & Jerry</b> said "hi" & \'bye\' 🎉 ' + "æøå " * 1000)[:4000]
     harness.sync()
@@ -331,6 +344,7 @@ def test_notes_with_markup_quotes_emoji_and_4000_characters_survive(harness) -> 
     assert w.registration_twin(guid)["notes"] == note
 
 
+@SUITE
 def test_link_start_date_is_honoured(harness) -> None:
     links = demo_links()
     links["projects"][0]["start_date"] = dt.date(2026, 11, 10)

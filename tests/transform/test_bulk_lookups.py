@@ -157,6 +157,7 @@ def test_more_entries_than_one_lookup_chunk_sync_and_then_stay_quiet(tmp_path: P
         world.close()
 
 
+@pytest.mark.suite  # minutes on 2 cores; test_scenarios.py tests the move itself in the fast tier
 def test_a_move_is_found_among_many_entries(tmp_path: Path) -> None:
     """A Forecast move (delete X, create Y with the same person, date, minutes, note) past the first lookup chunk
     updates X's twin (re-keyed to Y) instead of deleting it and creating another."""

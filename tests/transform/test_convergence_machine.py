@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
@@ -20,13 +21,18 @@ from timesync.ledger import PairKind, PairState
 from timesync.model import hours_from_minutes
 
 LONG = os.environ.get("TIMESYNC_LONG_SUITES") == "1"
-# CI: 500 fixed-seed examples. Long suites: 5000 fresh ones. TIMESYNC_MACHINE_EXAMPLES overrides either.
+# `make test`: a quick fixed-seed sample (TestSyncMachineQuick). `make test-suites` (marker `suite`): 500 fixed-seed
+# examples. `make test-long`: 5000 fresh ones. TIMESYNC_MACHINE_EXAMPLES overrides the last two.
+QUICK_EXAMPLES = 40
 EXAMPLES = int(os.environ.get("TIMESYNC_MACHINE_EXAMPLES", 5000 if LONG else 500))
+settings.register_profile("timesync-quick", max_examples=QUICK_EXAMPLES, stateful_step_count=18, deadline=None,
+                          derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("timesync-ci", max_examples=EXAMPLES, stateful_step_count=18, deadline=None,
                           derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("timesync-long", max_examples=EXAMPLES, stateful_step_count=40, deadline=None,
                           database=None, suppress_health_check=[HealthCheck.too_slow])
 PROFILE = settings.get_profile("timesync-long" if LONG else "timesync-ci")
+QUICK_PROFILE = settings.get_profile("timesync-quick")
 
 PERSON_LINKS = {11: 7, 12: 8}  # Forecast person -> TimeLog employee; 13 and 9 are unlinked
 PROJECT_LINKS = {101: 2001, 102: 2002}  # 103 and 2003 are unlinked
@@ -353,5 +359,14 @@ class SyncMachine(RuleBasedStateMachine):
             assert counted == expected, f"{direction}: out of scope {expected}, counted {counted}"
 
 
-SyncMachine.TestCase.settings = PROFILE
-TestSyncMachine = SyncMachine.TestCase
+class TestSyncMachineQuick(SyncMachine.TestCase):
+    """The fast tier's sample of the machine: every rule and invariant, few examples."""
+
+    settings = QUICK_PROFILE
+
+
+@pytest.mark.suite
+class TestSyncMachine(SyncMachine.TestCase):
+    """The whole machine (`make test-suites`, `make test-long`)."""
+
+    settings = PROFILE
