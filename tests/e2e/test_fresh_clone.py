@@ -34,11 +34,12 @@ def test_ci_runs_the_readme_test_command_and_every_other_tier() -> None:
                               re.M))
     assert '-m "not suite"' in recipes["test"]
     assert "-m suite\n" in recipes["test-suites"]
-    assert "-m e2e\n" in recipes["test-other-guid-model"]
+    assert '-m "e2e and not guid_model_neutral"\n' in recipes["test-other-guid-model"]
 
 
 @pytest.mark.e2e
 @pytest.mark.suite
+@pytest.mark.guid_model_neutral
 @pytest.mark.skipif(shutil.which("git") is None, reason="git is needed to clone the repository")
 def test_make_demo_on_a_fresh_clone(tmp_path: Path) -> None:
     """Clone HEAD into an empty folder and run `make demo` there, bootstrapping a brand-new .venv."""

@@ -14,7 +14,7 @@ import yaml
 
 from sandbox.pipeline import REPO_ROOT, IsolatedMeltano
 
-pytestmark = [pytest.mark.e2e]
+pytestmark = [pytest.mark.e2e, pytest.mark.guid_model_neutral]
 
 SYNC_TAPS = ("tap-forecast--sync", "tap-timelog--sync")
 

@@ -22,7 +22,8 @@ from sandbox.browser import chromium_missing, open_page
 from sandbox.roster import demo_links
 from timesync.ledger import Ledger, PairKind, PairState
 
-pytestmark = pytest.mark.e2e
+# In `make test-suites`: Chromium and a synced world take a minute or two (README "Tests").
+pytestmark = [pytest.mark.e2e, pytest.mark.suite]
 
 LINKS = demo_links()
 FORECAST_PROJECTS = {p["forecast"]: p["timelog"] for p in LINKS["projects"]}

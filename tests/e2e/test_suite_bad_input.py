@@ -32,7 +32,7 @@ from tests.e2e.suites.checks import World, convergence_problems
 from tests.e2e.suites.verify import read_world, synced_world
 from tests.e2e.suites.world import LONG, SuiteWorld, secrets_in, suite_links
 
-pytestmark = [pytest.mark.e2e, pytest.mark.suite]
+pytestmark = [pytest.mark.e2e, pytest.mark.suite, pytest.mark.guid_model_neutral]
 
 #: A plugin's own Python traceback in `meltano run` output (Meltano prefixes each plugin line with its name).
 PLUGIN_TRACEBACK = re.compile(r"\] (tap|target|timesync)[\w-]* +Traceback \(most recent call last\)")

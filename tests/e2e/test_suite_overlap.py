@@ -23,7 +23,7 @@ from tests.e2e.suites.edits import EditScript
 from tests.e2e.suites.verify import expectation_problems, read_world, report, synced_world
 from tests.e2e.suites.world import LONG, SuiteWorld
 
-pytestmark = [pytest.mark.e2e, pytest.mark.suite]
+pytestmark = [pytest.mark.e2e, pytest.mark.suite, pytest.mark.guid_model_neutral]
 
 REFUSAL = re.compile(r"already running|another .* (run|pipeline|sync)", re.IGNORECASE)
 SECOND_RUN_TIMEOUT_SECONDS = 120

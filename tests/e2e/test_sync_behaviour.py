@@ -18,7 +18,7 @@ from timesync.ledger.tables import PairKind, PairState
 
 pytestmark = pytest.mark.e2e
 #: `make test` keeps a sample that proves the product end to end (a first sync, a round trip both ways with its
-#: echo run, a quiet second run, unlinked data, the flood guard); `make test-suites` runs the rest (README "Tests").
+#: echo run, unlinked data, the flood guard); `make test-suites` runs the rest (README "Tests").
 SUITE = pytest.mark.suite
 
 LINKS = demo_links()
@@ -375,6 +375,7 @@ def test_flood_guard_stops_a_run_that_would_write_too_much(harness) -> None:
     assert harness.sandbox.timelog.stats()["writes_total"] == 0
 
 
+@SUITE
 def test_a_second_run_without_edits_writes_nothing(harness) -> None:
     harness.sync()
     harness.sandbox.forecast.clear_stats()

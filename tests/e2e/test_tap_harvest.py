@@ -28,7 +28,7 @@ from sandbox.harvest.options import HarvestOptions
 from sandbox.pipeline import REPO_ROOT, IsolatedMeltano, harvest_plugin_env
 from sandbox.testing import SandboxProcess
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.guid_model_neutral]
 
 PLUGIN_PYTHON = REPO_ROOT / ".meltano" / "extractors" / "tap-harvest" / "venv" / "bin" / "python"
 START_DATE = "2026-01-01T00:00:00Z"
