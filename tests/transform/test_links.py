@@ -7,7 +7,17 @@ from pathlib import Path
 
 import pytest
 
-from timesync.links import ConflictPolicy, DeletePolicy, LinksError, load_links, parse_links
+from timesync.links import (
+    ConflictPolicy,
+    DeletePolicy,
+    Links,
+    LinksError,
+    PersonLink,
+    ProjectLink,
+    link_changes,
+    load_links,
+    parse_links,
+)
 
 GOOD = """\
 projects:
@@ -93,3 +103,18 @@ def test_yaml_syntax_errors_and_missing_files_are_named(tmp_path: Path) -> None:
         load_links(tmp_path / "missing.yml")
     with pytest.raises(LinksError, match="empty"):
         parse_links("", source="links.yml")
+
+
+def test_link_changes_name_added_removed_and_earlier_starts() -> None:
+    before = Links(projects=(ProjectLink("101", "2001", dt.date(2026, 3, 1)), ProjectLink("102", "2002")),
+                   persons=(PersonLink("11", "7"),))
+    after = Links(projects=(ProjectLink("101", "2001", dt.date(2026, 1, 1)), ProjectLink("103", "2003")),
+                  persons=(PersonLink("11", "7"), PersonLink("12", "8")))
+    changes = link_changes(before, after)
+    assert [link.forecast for link in changes.new_projects] == ["103"]
+    assert [link.forecast for link in changes.removed_projects] == ["102"]
+    assert [link.forecast for link in changes.new_persons] == ["12"]
+    assert changes.removed_persons == ()
+    assert [(link.forecast, was) for link, was in changes.earlier_starts] == [("101", dt.date(2026, 3, 1))]
+    assert len(changes.messages()) == 4
+    assert link_changes(after, after).messages() == []

@@ -78,6 +78,59 @@ LINKS_SCHEMA: dict[str, Any] = {
 }
 
 
+@dataclass(frozen=True)
+class LinkChanges:
+    """What changed between the links a run last used and links.yml now."""
+
+    new_projects: tuple[ProjectLink, ...] = ()
+    new_persons: tuple[PersonLink, ...] = ()
+    #: Project links whose start_date moved earlier (or went away): (the link, the start date it had before).
+    earlier_starts: tuple[tuple[ProjectLink, dt.date], ...] = ()
+    removed_projects: tuple[ProjectLink, ...] = ()
+    removed_persons: tuple[PersonLink, ...] = ()
+
+    def messages(self) -> list[str]:
+        """One line per change, saying what the sync does about it."""
+        history = ("its earlier history is not read by an incremental run: run `meltano run --full-refresh sync` "
+                   "once to sync it")
+        return (
+            [f"link added: Forecast project {link.forecast} <-> TimeLog project {link.timelog}; {history}"
+             for link in self.new_projects]
+            + [f"link added: Forecast person {link.forecast} <-> TimeLog employee {link.timelog}; {history}"
+               for link in self.new_persons]
+            + [f"link start date moved earlier: Forecast project {link.forecast} <-> TimeLog project "
+               f"{link.timelog}, from {before} to {link.start_date or 'no start date'}; {history}"
+               for link, before in self.earlier_starts]
+            + [f"link removed: Forecast project {link.forecast} <-> TimeLog project {link.timelog}; its entries are "
+               "no longer synced and both sides keep what they have (the pairs stay in the ledger, should the "
+               "link come back)" for link in self.removed_projects]
+            + [f"link removed: Forecast person {link.forecast} <-> TimeLog employee {link.timelog}; their entries "
+               "are no longer synced and both sides keep what they have" for link in self.removed_persons]
+        )
+
+
+def link_changes(before: Links, after: Links) -> LinkChanges:
+    """The links added, removed, and moved to an earlier start, from ``before`` to ``after``.
+
+    A link is the pair of ids: a Forecast project linked to another TimeLog project is one removal and one new link.
+    """
+    old_projects = {(link.forecast, link.timelog): link for link in before.projects}
+    new_projects = {(link.forecast, link.timelog): link for link in after.projects}
+    old_persons = {(link.forecast, link.timelog): link for link in before.persons}
+    new_persons = {(link.forecast, link.timelog): link for link in after.persons}
+    earlier = tuple(
+        (link, old.start_date) for key, link in new_projects.items()
+        if (old := old_projects.get(key)) is not None and old.start_date is not None
+        and (link.start_date is None or link.start_date < old.start_date))
+    return LinkChanges(
+        new_projects=tuple(link for key, link in new_projects.items() if key not in old_projects),
+        new_persons=tuple(link for key, link in new_persons.items() if key not in old_persons),
+        earlier_starts=earlier,
+        removed_projects=tuple(link for key, link in old_projects.items() if key not in new_projects),
+        removed_persons=tuple(link for key, link in old_persons.items() if key not in new_persons),
+    )
+
+
 class LinksError(ValueError):
     """A links file that cannot be used; the message names the file, the line and the field."""
 

@@ -16,7 +16,7 @@ from typing import Any, overload
 
 from timesync.adapters import ADAPTERS
 from timesync.ledger import Ledger, PlannedPair, RunStatus
-from timesync.links import Links
+from timesync.links import LinkChanges, Links, link_changes
 from timesync.model import Direction
 from timesync.reconcile.build import replayed
 from timesync.reconcile.intake import Intake
@@ -118,6 +118,7 @@ class Reconciler:
         self.source, self.target = direction.source, direction.target
         self.intake = Intake(ADAPTERS[self.source])
         self.run_id: int | None = None
+        self.link_changes = LinkChanges()
 
     def add(self, stream: str, record: Mapping[str, Any]) -> None:
         """Take one tap record; the latest version of an id wins (overlap windows re-send records)."""
@@ -142,6 +143,10 @@ class Reconciler:
             return self._run()
 
     def _run(self) -> Sequence[dict[str, Any]]:
+        # Reported once: the first pipeline of a job stores the new links, so the second sees no change.
+        stored = self.ledger.stored_links()
+        if stored.projects or stored.persons:
+            self.link_changes = link_changes(stored, self.links)
         self.ledger.sync_links(self.links)
         self.run_id = run_id = self.ledger.begin_run(self.direction, dry_run=self.dry_run)
         plan = self.plan()

@@ -163,6 +163,8 @@ class ReconcileMapper(InlineMapper):
             if not self.dry_run:
                 self.facts.record(f"sync run {run_id}")
                 bookmarks.record((state["value"] for state in self.held_states), run_id)
+            for line in self.reconciler.link_changes.messages():
+                self.logger.warning("%s", line)
             # A dry run prints the whole plan; a real run its summary (the items stay in the ledger).
             for line in plan_lines(self.ledger, run_id) if self.dry_run else [plan_summary(self.ledger, run_id)]:
                 self.logger.info("%s", line)
