@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from timesync.ledger import (
     MAX_REPLAY_ATTEMPTS,
@@ -22,31 +23,35 @@ from timesync.ledger import (
     RunStatus,
     UnresolvedDependencyError,
 )
-from timesync.ledger.tables import Base
 from timesync.model import Direction, Side
 
 POSTGRES_URL = os.environ.get("TIMESYNC_TEST_POSTGRES_URL")
 F2T = Direction.FORECAST_TO_TIMELOG
 
 
-def _fresh_postgres(url: str) -> None:
+def _fresh_postgres(url: str) -> str:
+    """An empty schema of the test database for this xdist worker, and the URL that puts the ledger in it.
+
+    Tests on two workers run at once; each worker's ledger lives in its own schema, so they never see each other.
+    """
+    schema = f"ledger_test_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
     engine = create_engine(url)
     with engine.begin() as connection:
-        # Every table the models know, so a new migration's tables are dropped too.
-        for table in [*Base.metadata.tables, "alembic_version"]:
-            connection.execute(text(f"DROP TABLE IF EXISTS {table} CASCADE"))
+        connection.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        connection.execute(text(f"CREATE SCHEMA {schema}"))
     engine.dispose()
+    return make_url(url).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
+        hide_password=False)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def ledger_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A SQLite file in a temp dir, or the Postgres test database (skipped when none is configured)."""
+    """A SQLite file in a temp dir, or a fresh schema of the Postgres test database (skipped when none is set)."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'deep' / 'ledger.db'}"
     if not POSTGRES_URL:
         pytest.skip("set TIMESYNC_TEST_POSTGRES_URL to a throwaway Postgres database to run the Postgres ledger tests")
-    _fresh_postgres(POSTGRES_URL)
-    return POSTGRES_URL
+    return _fresh_postgres(POSTGRES_URL)
 
 
 @pytest.fixture
