@@ -34,10 +34,10 @@ def _input(entry_id: int, *, resumed_from: dict[str, Any] | None, ends_at: str) 
             {"type": "STATE", "value": _state(ends_at)}]
 
 
-def _run(tmp_path: Path, ledger: Path, messages: list[dict[str, Any]],
-         capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
+def _run(tmp_path: Path, ledger: Path, messages: list[dict[str, Any]], capsys: pytest.CaptureFixture[str], *,
+         links_text: str = LINKS) -> list[dict[str, Any]]:
     links = tmp_path / "links.yml"
-    links.write_text(LINKS)
+    links.write_text(links_text)
     mapper = ReconcileMapper(config={"ledger_url": f"sqlite:///{ledger}", "links_path": str(links)})
     capsys.readouterr()
     mapper.listen(io.StringIO("".join(json.dumps(m) + "\n" for m in messages)))
@@ -138,25 +138,15 @@ def test_link_changes_are_reported_once_and_say_what_the_sync_does(
     ledger = tmp_path / "ledger.db"
     first = _run(tmp_path, ledger, _input(5000, resumed_from=None, ends_at="2026-03-02T10:00:00Z"), capsys)
     assert not [r for r in caplog.records if r.getMessage().startswith("link ")], "a first sync has no link change"
-    (tmp_path / "links.yml").write_text(LINKS)
     changed = "projects:\n  - forecast: 102\n    timelog: 2002\npersons:\n  - forecast: 11\n    timelog: 7\n"
-    second = _run_with_links(tmp_path, ledger, changed, _input(5001, resumed_from=first[-1]["value"],
-                                                                 ends_at="2026-03-02T11:00:00Z"), capsys)
+    second = _run(tmp_path, ledger, _input(5001, resumed_from=first[-1]["value"], ends_at="2026-03-02T11:00:00Z"),
+                  capsys, links_text=changed)
     lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("link ")]
     assert any(line.startswith("link removed: Forecast project 101 <-> TimeLog project 2001") and
                "both sides keep what they have" in line for line in lines)
     assert any(line.startswith("link added: Forecast project 102") and "--full-refresh" in line for line in lines)
     caplog.clear()
-    _run_with_links(tmp_path, ledger, changed, _input(5002, resumed_from=second[-1]["value"],
-                                                      ends_at="2026-03-02T12:00:00Z"), capsys)
+    _run(tmp_path, ledger, _input(5002, resumed_from=second[-1]["value"], ends_at="2026-03-02T12:00:00Z"), capsys,
+         links_text=changed)
     assert not [r for r in caplog.records if r.getMessage().startswith("link ")], "reported once"
 
-
-def _run_with_links(tmp_path: Path, ledger: Path, links_text: str, messages: list[dict[str, Any]],
-                    capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
-    links = tmp_path / "changed-links.yml"
-    links.write_text(links_text)
-    mapper = ReconcileMapper(config={"ledger_url": f"sqlite:///{ledger}", "links_path": str(links)})
-    capsys.readouterr()
-    mapper.listen(io.StringIO("".join(json.dumps(m) + "\n" for m in messages)))
-    return [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.strip()]
