@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 from typing import Any, cast
 
@@ -133,13 +134,9 @@ class Ledger(PairLookups, PlanRecords, OutcomeRecords, RunRecords, AccountRecord
         if path.exists():
             raise LedgerBackupError(f"{path} exists; give a new path, so no backup is overwritten")
         path.parent.mkdir(parents=True, exist_ok=True)
-        source = self._engine.raw_connection()
-        try:
-            with sqlite3.connect(path) as copy:
-                cast(sqlite3.Connection, source.driver_connection).backup(copy)
-            copy.close()
-        finally:
-            source.close()
+        # sqlite3's own context manager commits but does not close: closing() does, on error too.
+        with closing(self._engine.raw_connection()) as source, closing(sqlite3.connect(path)) as copy:
+            cast(sqlite3.Connection, source.driver_connection).backup(copy)
 
     def __enter__(self) -> Ledger:
         return self
