@@ -137,7 +137,7 @@ class Sizes:
         from tap_forecast.tap import DEFAULT_PAGE_SIZE
         from tap_timelog.streams import CHANGE_LOG_PAGE_SIZE, WORK_PAGE_SIZE
         from target_forecast.sinks import DEFAULT_MAX_CONCURRENCY
-        from target_timelog.writer import DEFAULT_WORK_BATCH_SIZE
+        from target_timelog.work import DEFAULT_WORK_BATCH_SIZE
         from timelog_api.client import EMPLOYEES_PAGE_SIZE
 
         return cls(

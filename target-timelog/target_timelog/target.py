@@ -7,7 +7,8 @@ from functools import cached_property
 from singer_sdk import typing as th
 
 from target_timelog.sinks import TimeLogSink
-from target_timelog.writer import DEFAULT_WORK_BATCH_SIZE, TimeLogWriter
+from target_timelog.work import DEFAULT_WORK_BATCH_SIZE
+from target_timelog.writer import TimeLogWriter
 from timelog_api.client import TimeLogClient, client_from_config
 from timelog_api.errors import TimeLogError
 from timelog_api.settings import CONNECTION_SETTINGS

@@ -10,7 +10,7 @@ from contextlib import redirect_stdout
 import pytest
 
 from target_timelog.target import TargetTimeLog
-from target_timelog.writer import WORK_SOURCE
+from target_timelog.work import WORK_SOURCE
 from tests.targets.helpers import (
     FORECAST_PERSON,
     OTHER_FORECAST_PERSON,

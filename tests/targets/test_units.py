@@ -8,7 +8,9 @@ from decimal import Decimal
 import pytest
 
 from target_forecast.sinks import independent_groups
-from target_timelog.writer import TimeLogWriter, _dependencies_first, _task_matches, is_lock_message
+from target_timelog.common import is_lock_message
+from target_timelog.tasks import TaskWriter, dependencies_first, task_matches
+from target_timelog.work import WorkWriter
 from timelog_api.errors import TimeLogApiError, TimeLogConfigError
 from timelog_api.responses import BatchItemResult
 from timesync.reconcile.apply import json_ready
@@ -43,14 +45,14 @@ def test_sub_tasks_come_after_their_parent_in_the_same_batch():
     """Replays can put a sub-task before its parent; the writer reorders them."""
     commands = [_command("c1", "3", parent="2"), _command("c2", "2", parent="1"), _command("c3", "1"),
                 _command("c4", "9", parent="8")]
-    order = [c["source_id"] for c in _dependencies_first(commands)]
+    order = [c["source_id"] for c in dependencies_first(commands)]
     assert order.index("1") < order.index("2") < order.index("3")
     assert sorted(order) == ["1", "2", "3", "9"]
 
 
 def test_work_guid_is_stable_for_a_retry_and_new_for_new_content():
     """The same create gets the same GUID (TimeLog refuses a second unit with it); new content gets a new one."""
-    writer = TimeLogWriter.__new__(TimeLogWriter)
+    writer = WorkWriter.__new__(WorkWriter)
     writer.system_name = "Forecast"
     snapshot = {"person": "1", "date": "2026-11-23", "task": "1001", "minutes": 30, "note": "x"}
     first = {"source_id": "7001", "twin_snapshot": snapshot, "native": {}}
@@ -67,7 +69,7 @@ def test_a_task_already_holding_the_values_is_not_updated(change, matches):
     existing = {"Name": "Design", "BudgetHours": 10.0, "StartDate": dt.datetime(2026, 11, 1),
                 "EndDate": dt.datetime(2026, 12, 31), **change}
     native = {"name": "Design", "budget_hours": "10.000000", "start_date": "2026-11-01", "end_date": "2026-12-31"}
-    assert _task_matches(existing, native) is matches
+    assert task_matches(existing, native) is matches
 
 
 class _ForgetfulTimeLog:
@@ -100,11 +102,11 @@ def test_a_created_task_that_cannot_be_found_by_its_key_stops_the_run():
     """Without the key every later run would create the task again: stop, naming the setting to fix."""
     recorder = _Recorder()
     client = _ForgetfulTimeLog()
-    writer = TimeLogWriter(client, recorder, system_name="Forecast")
+    writer = TaskWriter(client, recorder, system_name="Forecast")
     command = {"command_id": "r1-1", "source_id": "9001", "external_key": "9001", "twin_id": None,
                "action": "create", "native": {"name": "Task", "project_id": 2001, "parent_task_id": None}}
     with pytest.raises(TimeLogConfigError, match="external_system_name"):
-        writer._task(command)
+        writer.upsert(command)
     assert recorder.recorded == [("r1-1", 4001)], "the task that was made is recorded, so it is not made again"
     assert client.created == 1
 
