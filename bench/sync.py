@@ -135,7 +135,8 @@ class Sizes:
     def from_plugins(cls) -> Sizes:
         """meltano.yml values where it sets one, else the plugin's default constant."""
         from tap_forecast.tap import DEFAULT_PAGE_SIZE
-        from tap_timelog.streams import CHANGE_LOG_PAGE_SIZE, WORK_PAGE_SIZE
+        from tap_timelog.client import CHANGE_LOG_PAGE_SIZE
+        from tap_timelog.streams import WORK_PAGE_SIZE
         from target_forecast.sinks import DEFAULT_MAX_CONCURRENCY
         from target_timelog.work import DEFAULT_WORK_BATCH_SIZE
         from timelog_api.client import EMPLOYEES_PAGE_SIZE

@@ -8,7 +8,8 @@ from functools import cached_property
 from singer_sdk import Tap
 from singer_sdk import typing as th
 
-from tap_timelog.streams import AUTO_GUID_MODEL, DEFAULT_OVERLAP_SECONDS, STREAM_TYPES, TimeLogStream
+from tap_timelog.client import DEFAULT_OVERLAP_SECONDS, TimeLogStream
+from tap_timelog.streams import AUTO_GUID_MODEL, STREAM_TYPES
 from timelog_api.client import TimeLogClient, client_from_config
 from timelog_api.guids import GuidModel
 from timelog_api.settings import CONNECTION_SETTINGS

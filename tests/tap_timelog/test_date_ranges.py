@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from tap_timelog.streams import MAX_RANGE_DAYS, date_ranges
+from tap_timelog.client import MAX_RANGE_DAYS, date_ranges
 
 
 def test_changed_dates_merge_into_few_ranges() -> None:
