@@ -75,9 +75,15 @@ def test_a_tap_declares_its_client_and_no_sync_library(tap: str, client: str, ot
     assert not declared & (SYNC_LIBRARIES | {other_client})
 
 
-@pytest.mark.parametrize("client", ["clients/forecast-api", "clients/timelog-api"])
+@pytest.mark.parametrize("client", ["clients/forecast-api", "clients/timelog-api", "clients/http-clock"])
 def test_a_client_declares_neither_singer_nor_a_database_nor_the_sync(client: str) -> None:
     assert not _declared(client) & (SYNC_LIBRARIES | {SINGER_SDK, "forecast-api", "timelog-api"})
+
+
+def test_the_shared_clock_needs_only_the_standard_library() -> None:
+    """Both clients use it, so it must bring neither requests nor zeep into the other's venv."""
+    assert _declared("clients/http-clock") == set()
+    assert "timesync-http-clock" in _declared("clients/forecast-api") & _declared("clients/timelog-api")
 
 
 @pytest.mark.parametrize("tap", ["tap-timelog", "tap-forecast"])

@@ -16,10 +16,10 @@ from singer_sdk import RESTStream
 from singer_sdk.exceptions import RetriableAPIError
 
 from forecast_api.auth import ApiKeyAuth
-from forecast_api.clock import server_lag
 from forecast_api.pagination import page_params
 from forecast_api.retry import RetryPolicy
 from forecast_api.settings import TIMEOUT_SECONDS, api_root
+from http_clock import clock_offset, server_lag
 from tap_forecast import timestamps
 from tap_forecast.errors import ONE_LINE_ERRORS, endpoint_of, error_for, malformed, unreachable
 from tap_forecast.pagination import ForecastPaginator, decode_json, decode_page
@@ -90,7 +90,7 @@ class ForecastStream(RESTStream[int]):
     @override
     def validate_response(self, response: requests.Response) -> None:
         """Raise the error `errors.error_for` assigns to a non-2xx response; note the server's clock."""
-        self._server_lag = max(self._server_lag, server_lag(response))
+        self._server_lag = max(self._server_lag, server_lag(clock_offset(response.headers)))
         if (error := error_for(response)) is not None:
             raise error
 

@@ -11,7 +11,6 @@ import requests
 from backoff.types import Details
 
 from forecast_api.auth import ApiKeyAuth
-from forecast_api.clock import clock_offset
 from forecast_api.errors import (
     UNCERTAIN_STATUSES,
     ForecastFatalError,
@@ -26,6 +25,7 @@ from forecast_api.errors import (
 )
 from forecast_api.retry import RetryPolicy
 from forecast_api.settings import API_PATH, DEFAULT_BASE_URL, TIMEOUT_SECONDS, api_root
+from http_clock import clock_offset, server_lag
 
 logger = logging.getLogger(__name__)
 
@@ -126,10 +126,10 @@ class ForecastSession:
         raise ForecastRefusedError(endpoint_of(response), status, server_message(response))
 
     def _note_clock(self, response: requests.Response) -> None:
-        offset = clock_offset(response)
+        offset = clock_offset(response.headers)
         if offset is not None:
             self.clock_offset = offset
-            self.server_lag = max(self.server_lag, -offset)
+            self.server_lag = max(self.server_lag, server_lag(offset))
 
     def _log_retry(self, details: Details) -> None:
         error = details["exception"]

@@ -4,7 +4,6 @@ WSDLs only from the configured site and notes the server's clock; and the one re
 from __future__ import annotations
 
 import datetime as dt
-import email.utils
 import logging
 import threading
 import time
@@ -21,6 +20,7 @@ from lxml import etree
 from zeep.cache import SqliteCache
 from zeep.transports import Transport
 
+from http_clock import clock_offset, server_lag
 from timelog_api.errors import MalformedResponseError, RetriableTransportError
 
 logger = logging.getLogger(__name__)
@@ -154,26 +154,12 @@ class SafeTransport(Transport):
         """POST without logging the body; 429/5xx without a SOAP Fault and 401/403 become `HTTPStatusError`."""
         response = self.session.post(address, data=message, headers=headers, timeout=self.operation_timeout)
         logger.debug("POST %s -> HTTP %d, %d bytes", address, response.status_code, len(response.content))
-        offset = clock_offset(response)
+        offset = clock_offset(response.headers)
         if offset is not None:
             self.clock_offset = offset
-            self.server_lag = max(self.server_lag, -offset)
+            self.server_lag = max(self.server_lag, server_lag(offset))
         status = response.status_code
         if status in LOGIN_STATUSES or (status in RETRY_STATUSES and b"Fault" not in response.content[:4096]):
             raise HTTPStatusError(status, response.headers.get("Retry-After"))
         return response
 
-
-def clock_offset(response: requests.Response) -> dt.timedelta | None:
-    """The server's clock minus ours, from the answer's `Date` header (None without a usable one).
-
-    `Date` is truncated to the second and stamped before the answer arrived, so a server behind us looks up to a
-    second further behind: `server_lag` (its negation, floored at 0) errs on the safe side.
-    """
-    try:
-        stamped = email.utils.parsedate_to_datetime(response.headers["Date"])
-    except (KeyError, TypeError, ValueError):
-        return None
-    if stamped.tzinfo is None:
-        return None
-    return stamped - dt.datetime.now(dt.UTC)

@@ -9,7 +9,6 @@ import json
 import pytest
 import requests
 
-from forecast_api.clock import server_lag
 from forecast_api.errors import ForecastRefusedError, Verdict, classify
 from forecast_api.retry import MAX_RETRY_AFTER_SECONDS, RetryAfter, RetryPolicy, retry_after_seconds
 
@@ -97,15 +96,3 @@ def test_the_waits_honour_retry_after_else_double_up_to_a_cap_and_only_backoff_i
     assert backoff == [2, 4, 8, 16, 32, 60, 60]
     assert waits.send(TimeoutError()) == 60
     assert all(wait <= policy.jitter(wait) <= wait + 1 for wait in backoff)
-
-
-@pytest.mark.parametrize(("server_clock", "lag"), [
-    (dt.timedelta(minutes=-10), dt.timedelta(minutes=10)), (dt.timedelta(minutes=10), dt.timedelta(0)),
-    (None, dt.timedelta(0)),
-])
-def test_the_server_lag_comes_from_the_date_header(server_clock: dt.timedelta | None, lag: dt.timedelta) -> None:
-    """A server clock behind ours moves the next read's start back by as much; one ahead changes nothing."""
-    now = dt.datetime.now(dt.UTC)
-    date = email.utils.format_datetime(now + server_clock, usegmt=True) if server_clock else "not a date"
-    measured = server_lag(_response(headers={"Date": date}))
-    assert lag <= measured <= lag + dt.timedelta(seconds=2)
