@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from timesync.ledger import BackfillState, Ledger
 from timesync.reconcile.bookmarks import bookmark_digest
 from timesync.reconcile.mapper import ReconcileMapper
 
@@ -134,7 +135,8 @@ def test_a_ledger_from_before_bookmark_records_trusts_meltano_once(
 def test_link_changes_are_reported_once_and_say_what_the_sync_does(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
 ) -> None:
-    """A link removed: nothing more synced for it, both sides kept. A link added: its history needs a full refresh."""
+    """A link removed: nothing more synced for it, both sides kept. A link added: its history is queued for a
+    backfill, once."""
     ledger = tmp_path / "ledger.db"
     first = _run(tmp_path, ledger, _input(5000, resumed_from=None, ends_at="2026-03-02T10:00:00Z"), capsys)
     assert not [r for r in caplog.records if r.getMessage().startswith("link ")], "a first sync has no link change"
@@ -144,9 +146,15 @@ def test_link_changes_are_reported_once_and_say_what_the_sync_does(
     lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("link ")]
     assert any(line.startswith("link removed: Forecast project 101 <-> TimeLog project 2001") and
                "both sides keep what they have" in line for line in lines)
-    assert any(line.startswith("link added: Forecast project 102") and "--full-refresh" in line for line in lines)
+    assert any(line.startswith("link added: Forecast project 102") and "backfill" in line for line in lines)
+    with Ledger.open(f"sqlite:///{ledger}") as opened:
+        queued = opened.backfills()
+    assert [(b.request.kind, b.request.forecast, b.request.timelog, b.state) for b in queued] == [
+        ("project", "102", "2002", BackfillState.PENDING)], "the new link's history is queued, the removed one not"
     caplog.clear()
     _run(tmp_path, ledger, _input(5002, resumed_from=second[-1]["value"], ends_at="2026-03-02T12:00:00Z"), capsys,
          links_text=changed)
     assert not [r for r in caplog.records if r.getMessage().startswith("link ")], "reported once"
+    with Ledger.open(f"sqlite:///{ledger}") as opened:
+        assert len(opened.backfills()) == 1, "queued once"
 

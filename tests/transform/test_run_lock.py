@@ -47,17 +47,32 @@ def _ended_process() -> run_lock.Holder:
 
 def test_the_same_holder_renews_and_another_live_one_is_refused(ledger: Ledger,
                                                                other_live_process: run_lock.Holder) -> None:
-    """Both blocks of one `meltano run` share the lock; a second run is told who runs and how to clear it."""
+    """Both blocks of one `meltano run` share the lock; a second run is told who runs and how to clear it.
+
+    (The holder here is the test's child: this process, its parent, is not inside that run.)"""
+    assert run_lock.acquire(ledger, other_live_process) is None
+    assert run_lock.acquire(ledger, other_live_process) is None
     me = run_lock.Holder.of(os.getpid())
-    assert run_lock.acquire(ledger, me) is None
-    assert run_lock.acquire(ledger, me) is None
     with pytest.raises(run_lock.RunLockHeldError) as refused:
-        run_lock.acquire(ledger, other_live_process)
+        run_lock.acquire(ledger, me)
     assert "already running" in str(refused.value)
-    assert f"pid {me.pid}" in str(refused.value)
+    assert f"pid {other_live_process.pid}" in str(refused.value)
     assert run_lock.RELEASE_HINT in str(refused.value)
     holder, _since, alive = run_lock.current(ledger) or (None, None, False)
+    assert (holder, alive) == (other_live_process, True)
+
+
+def test_a_run_started_inside_the_holding_run_shares_its_lock(ledger: Ledger,
+                                                             other_live_process: run_lock.Holder) -> None:
+    """A backfill's `meltano run` is started by a task of the holding run: a descendant of the holder is let in,
+    and the lock stays the holder's (its last task releases it)."""
+    me = run_lock.Holder.of(os.getpid())
+    assert run_lock.acquire(ledger, me) is None
+    assert run_lock.acquire(ledger, other_live_process) is None, "the child of the holder is inside its run"
+    holder, _since, alive = run_lock.current(ledger) or (None, None, False)
     assert (holder, alive) == (me, True)
+    assert me in list(run_lock.ancestors(other_live_process.pid))
+    assert other_live_process not in list(run_lock.ancestors(me.pid))
 
 
 def test_a_killed_runs_lock_is_taken_over(ledger: Ledger) -> None:

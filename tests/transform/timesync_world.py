@@ -78,8 +78,13 @@ class World:
     def close(self) -> None:
         self.ledger.close()
 
-    def sync(self, crash_after: int | None = None, crash_only: str | None = None) -> SyncResult:
-        """Both directions; a Crash propagates (the pipeline died, its bookmark did not move)."""
+    def sync(self, crash_after: int | None = None, crash_only: str | None = None, *,
+             only_projects: dict[Direction, set[int]] | None = None) -> SyncResult:
+        """Both directions; a Crash propagates (the pipeline died, its bookmark did not move).
+
+        ``only_projects``: a backfill, as `timesync finish` runs it: each tap reads from the beginning, keeps the
+        records of these projects (its `project_ids` filter), and no bookmark moves (`--no-state-update`).
+        """
         switch = CrashSwitch(crash_after, crash_only)
         result = SyncResult()
         targets: dict[Direction, Any] = {
@@ -90,7 +95,10 @@ class World:
                                   (Direction.TIMELOG_TO_FORECAST, self.timelog)):
             read_until = self.clock.now
             reconciler = Reconciler(self.ledger, self.links, direction)
-            records = list(system.read(self.bookmarks[direction]))
+            records = list(system.read(0 if only_projects else self.bookmarks[direction]))
+            if only_projects:
+                records = [(stream, record) for stream, record in records
+                           if record.get("project_id") in only_projects[direction]]
             result.read[str(direction)] = records
             for stream, record in records:
                 reconciler.add(stream, record)
@@ -101,5 +109,6 @@ class World:
             targets[direction].apply(commands)
             result.writes += switch.count - before
             result.counts[str(direction)] = self.ledger.runs(limit=1)[0].counts
-            self.bookmarks[direction] = read_until  # the target finished: Meltano saves the tap's state
+            if not only_projects:
+                self.bookmarks[direction] = read_until  # the target finished: Meltano saves the tap's state
         return result

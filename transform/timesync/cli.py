@@ -4,10 +4,9 @@ report."""
 from __future__ import annotations
 
 import json
+import logging
 import os
-import shutil
 import subprocess
-import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,6 +18,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from timesync.backfill import SYNC_PIPELINES, describe, meltano_executable, run_backfills
 from timesync.ledger import (
     Ledger,
     LedgerBackupError,
@@ -42,7 +42,6 @@ CLI_ENV_PREFIX = "TIMESYNC_"
 RECENT_RUNS = 10
 RUN_ITEMS_SCANNED_FOR_LINKS = 20
 # `timesync plan`: the two pipelines of job `sync`, run with the mapper's dry_run on and no state saved.
-PLAN_PIPELINES = (("tap-forecast--sync", "target-timelog"), ("tap-timelog--sync", "target-forecast"))
 MAPPER_DRY_RUN_ENV = "TIMESYNC_RECONCILE_DRY_RUN"
 EXIT_USAGE = 2
 
@@ -71,7 +70,7 @@ class Services:
 
 
 # The API clients and the reconcile engine import requests, zeep and singer-sdk: imported where used, so
-# `timesync:unlock`, which runs in every sync, starts in a fraction of the time.
+# `timesync:finish`, which runs in every sync, starts in a fraction of the time.
 def _default_forecast() -> Any:
     from forecast_api import CONNECTION_SETTINGS, DEFAULT_BASE_URL, ForecastReader
 
@@ -249,10 +248,12 @@ def status(ctx: click.Context) -> None:
         outcomes = {run.id: ledger.outcome_counts(run.id) for run in runs}
         parked = ledger.pairs(states=[PairState.CONFLICT, PairState.LOCKED, PairState.ORPHANED])
         stuck = [p for p in ledger.pairs(states=[PairState.CREATING]) if p.attempts]
+        backfills = ledger.backfills(limit=RECENT_RUNS)
     data = {
         "last_sync": latest,
         "runs": [asdict(run) | {"outcomes": outcomes[run.id]} for run in runs],
         "parked": [asdict(p) for p in parked], "failing": [asdict(p) for p in stuck],
+        "backfills": [asdict(b) for b in backfills],
     }
     ctx.obj["out"].emit(data, lambda: [
         _table("Last sync, per direction", ["direction", *SUMMARY_COLUMNS],
@@ -265,6 +266,9 @@ def status(ctx: click.Context) -> None:
                [_pair_row(p) for p in parked]),
         _table("Creates that keep failing", ["pair", "kind", "forecast", "timelog", "state", "reason"],
                [_pair_row(p) for p in stuck]),
+        _table("Backfills of new links", ["id", "link", "state", "asked", "finished", "attempts", "message"],
+               [[b.id, describe(b.request), b.state, b.requested_at, b.finished_at, b.attempts, b.message]
+                for b in backfills]),
     ])
 
 
@@ -382,10 +386,32 @@ def run_lock_acquire(ctx: click.Context) -> None:
 @click.option("--force", is_flag=True, help="Release it whoever holds it (only when no sync is running).")
 @click.pass_context
 def run_lock_release(ctx: click.Context, force: bool) -> None:
-    """Release the lock of the `meltano run` that invoked this (`timesync:unlock`, the last task of job `sync`)."""
+    """Release the lock of the `meltano run` that invoked this (for scripts; job `sync` ends with `timesync:finish`)."""
     with _ledger(ctx) as ledger:
         released = ledger.release_run_lock(None if force else run_lock.Holder.meltano_parent())
     click.echo("run lock released" if released else "run lock not held by this run; nothing released")
+
+
+@cli.command()
+@click.pass_context
+def finish(ctx: click.Context) -> None:
+    """The last task of job `sync`: run the backfills new links asked for, then release this run's lock."""
+    services: Services = ctx.obj["services"]
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")  # each backfill's start and end
+    holder = run_lock.Holder.meltano_parent()
+    with _ledger(ctx) as ledger:
+        try:
+            ledger.acquire_run_lock(holder)  # held since the mapper took it; taken here when invoked alone
+        except run_lock.RunLockHeldError as exc:
+            raise CliError(str(exc)) from None
+        try:
+            failed = run_backfills(ledger, services.run, meltano_executable())
+        finally:
+            ledger.release_run_lock(holder)
+    if failed:
+        raise CliError(f"{len(failed)} backfill(s) failed and stay queued for the next run: "
+                       + "; ".join(describe(b.request) for b in failed))
+    click.echo("run lock released")
 
 
 @run_lock_group.command("show")
@@ -452,8 +478,8 @@ def plan(ctx: click.Context, no_run: bool) -> None:
     """A dry run of the next sync: both pipelines with dry_run on and no state saved, then the plan."""
     services: Services = ctx.obj["services"]
     if not no_run:
-        meltano = shutil.which("meltano") or str(Path(sys.executable).with_name("meltano"))
-        for tap, target in PLAN_PIPELINES:
+        meltano = meltano_executable()
+        for tap, target in SYNC_PIPELINES:
             argv = [meltano, "run", "--no-state-update", tap, "reconcile", target]
             code = services.run(argv, {MAPPER_DRY_RUN_ENV: "true"})
             if code != 0:

@@ -79,6 +79,17 @@ LINKS_SCHEMA: dict[str, Any] = {
 
 
 @dataclass(frozen=True)
+class BackfillRequest:
+    """A link's history to read once: a project's entries dated from ``since`` (None: all), or a person's entries in
+    every linked project."""
+
+    kind: str  # "project" or "person"
+    forecast: str
+    timelog: str
+    since: dt.date | None = None
+
+
+@dataclass(frozen=True)
 class LinkChanges:
     """What changed between the links a run last used and links.yml now."""
 
@@ -89,10 +100,18 @@ class LinkChanges:
     removed_projects: tuple[ProjectLink, ...] = ()
     removed_persons: tuple[PersonLink, ...] = ()
 
+    def backfills(self) -> list[BackfillRequest]:
+        """What the added and widened links need read once: an incremental run sees only what changed since."""
+        return ([BackfillRequest("project", link.forecast, link.timelog, link.start_date)
+                 for link in self.new_projects]
+                + [BackfillRequest("project", link.forecast, link.timelog, link.start_date)
+                   for link, _before in self.earlier_starts]
+                + [BackfillRequest("person", link.forecast, link.timelog) for link in self.new_persons])
+
     def messages(self) -> list[str]:
         """One line per change, saying what the sync does about it."""
-        history = ("its earlier history is not read by an incremental run: run `meltano run --full-refresh sync` "
-                   "once to sync it")
+        history = ("its history is read and synced by a backfill at the end of this job (timesync:finish; "
+                   "`timesync status` shows it)")
         return (
             [f"link added: Forecast project {link.forecast} <-> TimeLog project {link.timelog}; {history}"
              for link in self.new_projects]

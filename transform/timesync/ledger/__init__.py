@@ -3,6 +3,8 @@
 from timesync.ledger import directory, run_lock
 from timesync.ledger.store import (
     MAX_REPLAY_ATTEMPTS,
+    Backfill,
+    BackfillState,
     Ledger,
     LedgerBackupError,
     Pair,
@@ -16,6 +18,8 @@ from timesync.states import Outcome, PairKind, PairState, RunStatus
 
 __all__ = [
     "MAX_REPLAY_ATTEMPTS",
+    "Backfill",
+    "BackfillState",
     "Ledger",
     "LedgerBackupError",
     "Outcome",

@@ -2,14 +2,16 @@
 
 Meltano refuses an EL block whose state id has a running job, but job `sync` has two blocks, so a second run
 started while the first is in its second block would run the whole first block. The mapper therefore takes the
-lock as it starts, before it plans, and refuses while another live run holds it; `timesync:unlock`, the last task
+lock as it starts, before it plans, and refuses while another live run holds it; `timesync:finish`, the last task
 of job `sync`, releases it. (A lock task before the taps would also spare a refused run's reads, at the cost of
 one more process start-up, about 0.8 s, on every run.)
 
-The holder is the `meltano` process: the parent of both blocks' mappers and of the unlock utility, so one run holds
-the lock across its blocks, and the lock ends with that process. A run killed with -9 leaves a row whose holder
-is gone: the next run takes it over. A holder on another host (a shared Postgres ledger) cannot be looked up, so
-it is judged by its heartbeat, which every acquire by the same holder renews.
+The holder is the `meltano` process: the parent of both blocks' mappers and of the finishing utility, so one run
+holds the lock across its blocks, and the lock ends with that process. A `meltano run` that one of its tasks
+starts (the backfills of `timesync finish`) runs under the same lock: a holder that is an ancestor counts as this
+run. A run killed with -9 leaves a row whose holder is gone: the next run takes it over. A holder on another host
+(a shared Postgres ledger) cannot be looked up, so it is judged by its heartbeat, which every acquire by the same
+holder renews.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import socket
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -66,6 +69,21 @@ class Holder:
         except PermissionError:
             pass  # it exists, under another user
         return self.process_started is None or process_start(self.pid) in (None, self.process_started)
+
+
+def ancestors(pid: int) -> Iterator[Holder]:
+    """The processes above ``pid`` on this host, nearest first (Linux /proc; none where the OS does not tell)."""
+    seen = {pid}
+    while True:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            return
+        pid = int(stat.rsplit(")", 1)[1].split()[1])  # field 4, the parent's pid
+        if pid <= 1 or pid in seen:
+            return
+        seen.add(pid)
+        yield Holder.of(pid)
 
 
 def process_start(pid: int) -> str | None:
@@ -134,7 +152,8 @@ def _acquire_once(connection: Connection, holder: Holder, name: str) -> str | No
         connection.execute(insert(RunLockRow).values(name=name, acquired_at=stamp, **values))
         return None
     current = _holder(row)
-    if current == holder:
+    # A `meltano run` started by a task of the holding run (a backfill, see timesync.backfill) runs inside it.
+    if current == holder or current in ancestors(holder.pid):
         connection.execute(update(RunLockRow).where(RunLockRow.name == name).values(heartbeat_at=stamp))
         return None
     if current.is_alive(_as_utc(row.heartbeat_at), stamp):

@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from timesync.ledger.accounts import AccountRecords
+from timesync.ledger.backfills import Backfill, BackfillRecords, BackfillState
 from timesync.ledger.base import BULK_CHUNK, batched
 from timesync.ledger.directory import DirectoryRecords
 from timesync.ledger.outcomes import OutcomeRecords
@@ -33,6 +34,8 @@ __all__ = [
     "MAX_REPLAY_ATTEMPTS",
     "MIGRATIONS_DIR",
     "SCHEMA_HEAD_REVISION",
+    "Backfill",
+    "BackfillState",
     "Ledger",
     "LedgerBackupError",
     "Outcome",
@@ -48,7 +51,7 @@ __all__ = [
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 #: The newest migration. A ledger already there opens without importing Alembic (about half a second of start-up
 #: for every tap, mapper and target process); tests/transform check this matches Alembic's head.
-SCHEMA_HEAD_REVISION = "0004"
+SCHEMA_HEAD_REVISION = "0005"
 # The tap, mapper and target of a pipeline open the ledger at once; writers wait for each other this long.
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # Any constant works; it only has to be the same in every process that migrates a Postgres ledger.
@@ -88,7 +91,8 @@ class LedgerBackupError(Exception):
     """The ledger cannot be copied this way; the message says how."""
 
 
-class Ledger(PairLookups, PlanRecords, OutcomeRecords, RunRecords, AccountRecords, DirectoryRecords, RunLockRecords):
+class Ledger(PairLookups, PlanRecords, OutcomeRecords, RunRecords, AccountRecords, DirectoryRecords, RunLockRecords,
+             BackfillRecords):
     """Pairs, runs and run items in any SQLAlchemy database. Every method is one short transaction."""
 
     @classmethod

@@ -129,3 +129,20 @@ class FactRow(Base):
     value: Mapped[str] = mapped_column(Text)
     source: Mapped[str] = mapped_column(Text)  # who found it out: "timesync doctor --write-probe", "sync run 12"
     recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class BackfillRow(Base):
+    """A link's history to read and sync once: asked for when a link appears or its start date moves earlier."""
+
+    __tablename__ = "backfills"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "project" or "person"
+    forecast_id: Mapped[str] = mapped_column(String(64))
+    timelog_id: Mapped[str] = mapped_column(String(64))
+    since: Mapped[dt.date | None] = mapped_column(Date, nullable=True)  # the link's start date; None: all history
+    state: Mapped[str] = mapped_column(String(16), index=True)  # pending, running, done
+    requested_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    message: Mapped[str | None] = mapped_column(Text, nullable=True)

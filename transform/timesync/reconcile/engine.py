@@ -145,9 +145,12 @@ class Reconciler:
     def _run(self) -> Sequence[dict[str, Any]]:
         # Reported once: the first pipeline of a job stores the new links, so the second sees no change.
         stored = self.ledger.stored_links()
-        if stored.projects or stored.persons:
+        if stored.projects or stored.persons:  # a first sync reads all history anyway: nothing to backfill
             self.link_changes = link_changes(stored, self.links)
-        self.ledger.sync_links(self.links)
+            if not self.dry_run:  # queued before the links are stored, so a crash now cannot lose a backfill
+                self.ledger.request_backfills(self.link_changes.backfills())
+        if not self.dry_run:  # a dry run (`timesync plan`) must leave the change for the real run to see
+            self.ledger.sync_links(self.links)
         self.run_id = run_id = self.ledger.begin_run(self.direction, dry_run=self.dry_run)
         plan = self.plan()
         limit = self.links.options.max_changes_per_run

@@ -54,6 +54,10 @@ class ReconcileMapper(InlineMapper):
                     description="Path of the links file (projects and persons)."),
         th.Property("dry_run", th.BooleanType, default=False,
                     description="Plan only: record and print the plan, emit no commands (and no STATE)."),
+        th.Property("backfill", th.BooleanType, default=False,
+                    description="Set by `timesync finish` for a backfill: the taps read one link's history, so "
+                                "their projects and persons are not the whole directory and their state is not "
+                                "kept."),
     ).to_dict()
 
     def __init__(
@@ -79,6 +83,7 @@ class ReconcileMapper(InlineMapper):
         if taken_over:
             self.logger.warning("%s", taken_over)
         self.dry_run = bool(self.config.get("dry_run"))
+        self.backfill = bool(self.config.get("backfill"))
         self.facts = FactGuard(self.ledger)
         self.reconciler: Reconciler | None = None
         self.stream_sides: dict[str, Side | None] = {}
@@ -155,14 +160,16 @@ class ReconcileMapper(InlineMapper):
             return
         bookmarks = BookmarkGuard(self.ledger, self.reconciler.direction)
         try:
-            self._check_ledger_current(bookmarks)
-            self._check_links(self.reconciler)
+            if not self.backfill:  # a backfill's read is filtered, and Meltano keeps none of its state
+                self._check_ledger_current(bookmarks)
+                self._check_links(self.reconciler)
             with Progress(self.logger, "planning", "records", total=self.reading.done):
                 commands = self.reconciler.run()
             run_id = self.reconciler.run_id or 0
             if not self.dry_run:
                 self.facts.record(f"sync run {run_id}")
-                bookmarks.record((state["value"] for state in self.held_states), run_id)
+                if not self.backfill:
+                    bookmarks.record((state["value"] for state in self.held_states), run_id)
             for line in self.reconciler.link_changes.messages():
                 self.logger.warning("%s", line)
             # A dry run prints the whole plan; a real run its summary (the items stay in the ledger).

@@ -1,6 +1,6 @@
 """`timesync report`: the click command (registered on the CLI group in ``timesync.cli``).
 
-Only click is imported here: every `timesync` start-up (`timesync:unlock` runs in each sync) imports this module,
+Only click is imported here: every `timesync` start-up (`timesync:finish` runs in each sync) imports this module,
 so the report's own dependencies (Jinja2, matplotlib) load when the command runs.
 """
 
