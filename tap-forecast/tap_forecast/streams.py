@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import sys
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from tap_forecast import schemas, timestamps
 from tap_forecast.client import (
@@ -14,7 +15,7 @@ from tap_forecast.client import (
     ForecastStream,
     IncrementalForecastStream,
 )
-from tap_forecast.errors import endpoint_of, malformed
+from tap_forecast.errors import ForecastNotFoundError, endpoint_of, malformed
 from tap_forecast.pagination import decode_json
 
 if sys.version_info >= (3, 12):
@@ -178,8 +179,9 @@ class TimeRegistrationsStream(IncrementalForecastStream):
     #: The partitions this run reads; decided once, before the first partition writes its `read_started_at`.
     _partitions: list[dict[str, int]] | None = None
     _partitions_decided = False
-    #: Whether the partition being read is a v3 one (the paginator and the parser have no context).
-    _v3 = False
+    #: The partition being read, (`project_id` or `person_id`, id), or None for the v4 feed (the paginator, the
+    #: parser and the response check have no context).
+    _reading: tuple[str, int] | None = None
     #: Project of each task a per-person read met (`/v3/persons/…` leaves out `task_project`).
     _task_projects: dict[int, int | None] | None = None
 
@@ -225,18 +227,31 @@ class TimeRegistrationsStream(IncrementalForecastStream):
     @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         """The records; the paginator and the parser follow which endpoint this partition reads."""
-        self._v3 = _by_id(context) is not None
+        self._reading = _by_id(context)
         yield from super().get_records(context)
 
     @override
     def get_new_paginator(self) -> BaseAPIPaginator[int] | None:
         """v3 lists are not paginated: the whole list in one answer."""
-        return None if self._v3 else super().get_new_paginator()
+        return None if self._reading else super().get_new_paginator()
 
     @override
     def parse_response(self, response: requests.Response) -> Iterable[dict[str, Any]]:
         """A bare array on v3, the page envelope on v4."""
-        return ForecastStream.parse_response(self, response) if self._v3 else super().parse_response(response)
+        return ForecastStream.parse_response(self, response) if self._reading else super().parse_response(response)
+
+    @override
+    def validate_response(self, response: requests.Response) -> None:
+        """A 404 on a partition's list names the setting holding the unknown id (not only base_url)."""
+        try:
+            super().validate_response(response)
+        except ForecastNotFoundError as exc:
+            if self._reading is None or not urlsplit(response.url).path.endswith("/time_registrations"):
+                raise
+            key, id_ = self._reading
+            setting, kind = ("project_ids", "project") if key == PROJECT_KEY else ("person_ids", "person")
+            raise ForecastNotFoundError(f"Forecast has no {kind} {id_}: remove it from the {setting} setting. "
+                                        f"({exc})") from None
 
     @override
     def transform(self, record: dict[str, Any], context: Context | None) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from sandbox import credentials
 from sandbox.testing import SandboxProcess
 from tap_forecast import timestamps
 from tap_forecast.client import READ_STARTED_AT
+from tap_forecast.errors import ForecastNotFoundError
 from tap_forecast.streams import TimeRegistrationsStream
 
 from .conftest import SyncResult, run_tap
@@ -160,6 +161,12 @@ def test_an_edit_to_a_project_read_earlier_in_the_run_reaches_the_next_run(
     following = run_tap({**config, "project_ids": [first_project, second_project]}, state=backfill.state,
                         streams=STREAM)
     assert of_first["id"] in following.ids("time_registrations")
+
+
+@pytest.mark.parametrize(("setting", "kind"), [("project_ids", "project"), ("person_ids", "person")])
+def test_an_unknown_id_names_the_setting_to_fix(config: dict, setting: str, kind: str) -> None:
+    with pytest.raises(ForecastNotFoundError, match=f"Forecast has no {kind} 999999: remove it from the {setting} "):
+        run_tap({**config, setting: [999999]}, streams=STREAM)
 
 
 def _put_notes(sandbox: SandboxProcess, registration_id: int, notes: str) -> None:
