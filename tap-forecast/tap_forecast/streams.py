@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import re
 import sys
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from forecast_api.pagination import FIRST_PAGE, Page, page_params
 from tap_forecast import schemas, timestamps
 from tap_forecast.client import (
     BOUNDARY_STEP,
@@ -16,7 +19,7 @@ from tap_forecast.client import (
     IncrementalForecastStream,
 )
 from tap_forecast.errors import ForecastNotFoundError, endpoint_of, malformed
-from tap_forecast.pagination import decode_json
+from tap_forecast.pagination import decode_json, decode_page
 
 if sys.version_info >= (3, 12):
     from typing import override
@@ -182,8 +185,11 @@ class TimeRegistrationsStream(IncrementalForecastStream):
     #: The partition being read, (`project_id` or `person_id`, id), or None for the v4 feed (the paginator, the
     #: parser and the response check have no context).
     _reading: tuple[str, int] | None = None
-    #: Project of each task a per-person read met (`/v3/persons/…` leaves out `task_project`).
-    _task_projects: dict[int, int | None] | None = None
+
+    @cached_property
+    def task_projects(self) -> dict[int, int | None]:
+        """The project of each task a per-person read met (`/v3/persons/…` leaves out `task_project`)."""
+        return {}
 
     @override
     @property
@@ -237,8 +243,14 @@ class TimeRegistrationsStream(IncrementalForecastStream):
 
     @override
     def parse_response(self, response: requests.Response) -> Iterable[dict[str, Any]]:
-        """A bare array on v3, the page envelope on v4."""
-        return ForecastStream.parse_response(self, response) if self._reading else super().parse_response(response)
+        """A bare array on v3, the page envelope on v4. A person's list first has its tasks' projects found."""
+        if self._reading is None:
+            return super().parse_response(response)
+        records = list(ForecastStream.parse_response(self, response))
+        if self._reading[0] == PERSON_KEY:
+            self.find_task_projects({record["task"] for record in records
+                                     if isinstance(record, dict) and isinstance(record.get("task"), int)})
+        return records
 
     @override
     def validate_response(self, response: requests.Response) -> None:
@@ -272,19 +284,45 @@ class TimeRegistrationsStream(IncrementalForecastStream):
         project = record.get("project")
         return {**record, "project_id": project if project is not None else record.get("task_project")}
 
+    def find_task_projects(self, task_ids: set[int]) -> None:
+        """Learn the projects of `task_ids` the cheaper way: one `GET /v3/tasks/{id}` each, or every page of
+        `/v4/tasks` when that is fewer requests (its first page tells how many there are). `task_project` looks
+        up, one by one, whatever this leaves unknown."""
+        known = self.task_projects
+        if len(task_ids - known.keys()) <= 1:
+            return
+        page = self._tasks_page(FIRST_PAGE)
+        if page.size > 0 and math.ceil(page.total / page.size) - page.number < len(task_ids - known.keys()):
+            while not page.is_last:
+                page = self._tasks_page(page.number + 1)
+
+    def _tasks_page(self, number: int) -> Page:
+        """One page of `/v4/tasks`; its tasks' projects are noted."""
+        response = self._get(f"{self.url_base}/v4/tasks", page_params(number, self.config["page_size"]))
+        page = decode_page(response)
+        for task in page.records:
+            self._note_task_project(task, response)
+        return page
+
     def task_project(self, task_id: int) -> int | None:
-        """The project of a task, from `GET /v3/tasks/{id}`, once per task per run (retried like any request)."""
-        if self._task_projects is None:
-            self._task_projects = {}
-        if task_id not in self._task_projects:
-            request = self.build_prepared_request(method="GET", url=f"{self.url_base}/v3/tasks/{task_id}",
-                                                  headers=self.http_headers)
-            response = self.request_decorator(self._request)(request, None)
-            body = decode_json(response)
-            if not isinstance(body, dict) or not isinstance(body.get("project_id"), int | None):
-                raise malformed(endpoint_of(response), "expected a task object with an integer project_id")
-            self._task_projects[task_id] = body.get("project_id")
-        return self._task_projects[task_id]
+        """The project of a task, from `GET /v3/tasks/{id}` unless already known (once per task per run)."""
+        known = self.task_projects
+        if task_id not in known:
+            response = self._get(f"{self.url_base}/v3/tasks/{task_id}")
+            self._note_task_project(decode_json(response), response)
+        return known[task_id]
+
+    def _note_task_project(self, task: object, response: requests.Response) -> None:
+        if not isinstance(task, dict) or not isinstance(task.get("id"), int) \
+                or not isinstance(task.get("project_id"), int | None):
+            raise malformed(endpoint_of(response), "expected task objects with an integer id and project_id")
+        self.task_projects[task["id"]] = task.get("project_id")
+
+    def _get(self, url: str, params: dict[str, Any] | None = None) -> requests.Response:
+        """A GET outside the stream's own pages, with the stream's auth, checks and retries."""
+        request = self.build_prepared_request(method="GET", url=url, params=params, headers=self.http_headers)
+        response: requests.Response = self.request_decorator(self._request)(request, None)
+        return response
 
 
 class DeletedTimeRegistrationsStream(ClientFilteredForecastStream):

@@ -5,6 +5,7 @@ before. The request counts come from the simulator's `/_sandbox/stats`."""
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -28,6 +29,7 @@ V4_UPDATED_AFTER = "GET /api/v4/time_registrations/updated_after/{ts}"
 PER_PROJECT = "GET /api/v3/projects/{id}/time_registrations"
 PER_PERSON = "GET /api/v3/persons/{id}/time_registrations"
 TASK = "GET /api/v3/tasks/{id}"
+V4_TASKS = "GET /api/v4/tasks"
 #: Optional fields only the v4 feed has (forecast-endpoints.json: "**Only v4**", and v4's invoice links).
 V4_ONLY = ("phase", "invoice_entry", "invoice")
 
@@ -39,7 +41,7 @@ def _without_v4_only(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
 def _registration_requests(sandbox: SandboxProcess) -> dict[str, int]:
     """This run's requests for time registrations and task look-ups, by endpoint."""
     return {operation: count for operation, count in sandbox.forecast.stats()["requests"].items()
-            if operation.startswith("GET ") and ("time_registrations" in operation or operation == TASK)}
+            if operation.startswith("GET ") and ("time_registrations" in operation or operation in (TASK, V4_TASKS))}
 
 
 def _full_read(sandbox: SandboxProcess, config: dict) -> SyncResult:
@@ -77,20 +79,33 @@ def test_project_ids_without_a_bookmark_reads_only_that_project(sandbox: Sandbox
     assert "partitions" not in bookmark
 
 
-def test_person_ids_without_a_bookmark_reads_only_that_person(sandbox: SandboxProcess, config: dict) -> None:
+@pytest.mark.parametrize("page_size", [500, 1])
+def test_person_ids_without_a_bookmark_reads_only_that_person(sandbox: SandboxProcess, config: dict,
+                                                              page_size: int) -> None:
+    """v3 per person lacks `task_project`: the tasks' projects come from the cheaper of one `/v3/tasks/{id}` per
+    task and every page of `/v4/tasks` (the demo's tasks fit one page of 500; at 1 per page, look-ups win)."""
     everything = _full_read(sandbox, config)
     person = _busiest(everything.records["time_registrations"], "person")
 
-    limited = run_tap({**config, "person_ids": [person]}, streams=STREAM)
+    limited = run_tap({**config, "page_size": page_size, "person_ids": [person]}, streams=STREAM)
 
     expected = [r for r in everything.records["time_registrations"] if r["person"] == person]
     assert len(expected) < len(everything.records["time_registrations"]), "the filter should drop something"
-    # task_project and project_id are the v4 feed's, though v3 per person lacks task_project.
+    # task_project and project_id are the v4 feed's.
     assert limited.records["time_registrations"] == _without_v4_only(expected)
     tasks = {r["task"] for r in expected if r["task"] is not None}
-    assert tasks, "the demo person should have time on tasks"
-    # One look-up per task the person registered on, never one per registration.
-    assert _registration_requests(sandbox) == {PER_PERSON: 1, TASK: len(tasks)}
+    assert len(tasks) > 1, "the demo person should have time on several tasks"
+    requests_made = _registration_requests(sandbox)
+    task_pages = math.ceil(len(sandbox.forecast.state()["tasks"]) / page_size)
+    assert requests_made.pop(PER_PERSON) == 1
+    # One task page to learn how many there are, then the cheaper way; never a request per registration.
+    more_pages = requests_made.pop(V4_TASKS) - 1
+    assert more_pages >= 0
+    assert more_pages + requests_made.get(TASK, 0) <= min(len(tasks), task_pages - 1)
+    if page_size == 1:
+        assert requests_made[TASK] > 0, "one page per task: the look-ups are cheaper"
+    else:
+        assert requests_made == {}, "one page holds every task"
 
 
 def test_project_and_person_ids_read_per_project_and_keep_both(sandbox: SandboxProcess, config: dict) -> None:
