@@ -201,7 +201,7 @@ class TimeRegistrationsStream(IncrementalForecastStream):
             bookmarked = READ_STARTED_AT in state or state.get("replication_key_value") is not None
             for setting, key in (("project_ids", PROJECT_KEY), ("person_ids", PERSON_KEY)):
                 if (ids := self.config.get(setting)) and not bookmarked:
-                    self._partitions = [{key: id_} for id_ in ids]
+                    self._partitions = [{key: id_} for id_ in dict.fromkeys(ids)]  # an id listed twice: once
                     break
         return self._partitions
 
@@ -381,6 +381,7 @@ STREAM_TYPES: tuple[type[ForecastStream], ...] = (
     DeletedTasksStream,
     DeletedTimeRegistrationsStream,
 )
+
 
 def _by_id(context: Context | None) -> tuple[str, int] | None:
     """(`project_id` or `person_id`, the id) when `context` is a per-project or per-person partition."""

@@ -234,8 +234,9 @@ class WorkStream(ChangeLogStream):
         other list is kept on the client (`_in_scope`). When the other list has a single id it is passed too
         (both filters combined), so the answers hold only matching rows.
         """
-        projects = [("projectID", id_) for id_ in self.config.get("project_ids") or ()]
-        employees = [("employeeID", id_) for id_ in self.config.get("employee_ids") or ()]
+        # dict.fromkeys: an id listed twice is read once.
+        projects = [("projectID", id_) for id_ in dict.fromkeys(self.config.get("project_ids") or ())]
+        employees = [("employeeID", id_) for id_ in dict.fromkeys(self.config.get("employee_ids") or ())]
         if not projects and not employees:
             return [{}]
         if not employees or (projects and len(projects) <= len(employees)):

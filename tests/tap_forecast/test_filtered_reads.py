@@ -64,7 +64,7 @@ def test_project_ids_without_a_bookmark_reads_only_that_project(sandbox: Sandbox
     everything = _full_read(sandbox, config)
     project = _busiest(everything.records["time_registrations"], "project_id")
 
-    limited = run_tap({**config, "project_ids": [project]}, streams=STREAM)
+    limited = run_tap({**config, "project_ids": [project, project]}, streams=STREAM)  # listed twice, read once
 
     expected = [r for r in everything.records["time_registrations"] if r["project_id"] == project]
     assert len(expected) < len(everything.records["time_registrations"]), "the filter should drop something"

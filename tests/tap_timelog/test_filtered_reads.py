@@ -67,10 +67,10 @@ def _by_guid(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def test_a_first_run_reads_and_emits_only_the_ids_work(timelog_sandbox: SandboxProcess, config: dict,
                                                         work_reads: list[dict[str, Any]], setting: str,
                                                         field: str, parameter: str) -> None:
-    everything, _ = _full_read(config, work_reads)
+    everything, unfiltered_reads = _full_read(config, work_reads)
     chosen = _busiest(everything.records["work"], field)
 
-    limited = run_tap({**config, setting: [chosen]}, streams=WORK)
+    limited = run_tap({**config, setting: [chosen, chosen]}, streams=WORK)  # listed twice, read once
 
     expected = [r for r in everything.records["work"] if r[field] == chosen]
     assert 0 < len(expected) < len(everything.records["work"])
@@ -78,6 +78,7 @@ def test_a_first_run_reads_and_emits_only_the_ids_work(timelog_sandbox: SandboxP
     other = "employeeID" if parameter == "projectID" else "projectID"
     assert work_reads, "the history is read from Reporting"
     assert all(read == {parameter: chosen, other: ALL_IDS} for read in work_reads), work_reads
+    assert len(work_reads) == unfiltered_reads, "one read per month window, as unfiltered"
     assert "change_log" in limited.state["bookmarks"]["work"], "the next run reads the change log"
 
 
