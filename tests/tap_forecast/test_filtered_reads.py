@@ -122,6 +122,24 @@ def test_project_and_person_ids_read_per_project_and_keep_both(sandbox: SandboxP
     assert _registration_requests(sandbox) == {PER_PROJECT: 1}
 
 
+@pytest.mark.parametrize(("setting", "field", "endpoint"), [("project_ids", "project_id", PER_PROJECT),
+                                                             ("person_ids", "person", PER_PERSON)])
+def test_start_date_limits_a_read_per_id(sandbox: SandboxProcess, config: dict, setting: str, field: str,
+                                         endpoint: str) -> None:
+    """The per-id endpoints take `?updated_after=`: a first run from `start_date` reads only what changed since."""
+    everything = _full_read(sandbox, config)
+    chosen = _busiest(everything.records["time_registrations"], field)
+    mine = [r for r in everything.records["time_registrations"] if r[field] == chosen]
+    median = sorted(r["updated_at"] for r in mine)[len(mine) // 2]
+
+    limited = run_tap({**config, setting: [chosen], "start_date": median}, streams=STREAM)
+
+    expected = {r["id"] for r in mine if r["updated_at"] >= median}
+    assert 0 < len(expected) < len(mine)
+    assert limited.ids("time_registrations") == expected
+    assert _registration_requests(sandbox).get(endpoint) == 1
+
+
 def test_with_a_bookmark_the_filters_read_the_v4_feed_as_before(sandbox: SandboxProcess, config: dict) -> None:
     everything = _full_read(sandbox, config)
     editable = _editable_registration(sandbox.forecast.state())["id"]
