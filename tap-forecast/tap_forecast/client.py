@@ -52,6 +52,9 @@ class ForecastStream(RESTStream[int]):
 
     #: The field that holds the record's Forecast project id; the `project_ids` setting filters on it.
     project_field: ClassVar[str | None] = None
+    #: The field that holds the record's Forecast person id; the `person_ids` setting filters on it (only
+    #: time registrations set it: person_ids limits no other stream).
+    person_field: ClassVar[str | None] = None
 
     @override
     @property
@@ -201,9 +204,12 @@ class ForecastStream(RESTStream[int]):
         return record
 
     def in_scope(self, record: dict[str, Any]) -> bool:
-        """Whether the `project_ids` setting keeps this record."""
-        project_ids = self.config.get("project_ids")
-        return not project_ids or self.project_field is None or record.get(self.project_field) in project_ids
+        """Whether the `project_ids` and `person_ids` settings keep this record (a record must match both)."""
+        for setting, field in (("project_ids", self.project_field), ("person_ids", self.person_field)):
+            wanted = self.config.get(setting)
+            if wanted and field is not None and record.get(field) not in wanted:
+                return False
+        return True
 
     def endpoint(self, context: Context | None) -> str:
         """`GET /api/v1/projects/101/phases`: the request that produced a record, for error messages."""
@@ -231,6 +237,8 @@ class ForecastStream(RESTStream[int]):
 
     #: How far Forecast's clock may be behind ours, at most, from this read's answers so far.
     _server_lag = timedelta(0)
+    #: The earliest start of this run's reads of the stream (one per partition when it is read in partitions).
+    _read_began: datetime | None = None
 
     def since(self, context: Context | None) -> datetime | None:
         """Where this run reads from, never before `start_date`; None on a first run without `start_date`.
@@ -257,8 +265,11 @@ class ForecastStream(RESTStream[int]):
         started, self._server_lag = datetime.now(UTC), timedelta(0)
         yield from super().get_records(context)
         # Saved only after the last record: a run that fails part-way leaves the next one where this one began.
+        # A stream read in partitions (one per project) keeps the first one's start: a change to a project read
+        # earlier, made while a later one was read, must still be after the saved start.
         began = started - self._server_lag
-        self.get_context_state(context)[READ_STARTED_AT] = began.strftime(timestamps.RFC3339_UTC_FORMAT)
+        self._read_began = began if self._read_began is None else min(self._read_began, began)
+        self.get_context_state(context)[READ_STARTED_AT] = self._read_began.strftime(timestamps.RFC3339_UTC_FORMAT)
 
     @override
     def get_replication_key_signpost(self, context: Context | None = None) -> str | None:
@@ -280,7 +291,7 @@ class ForecastPagedStream(ForecastStream):
     """A paginated v4 endpoint: `?pageNumber=&pageSize=`, answered with the v4 page envelope."""
 
     @override
-    def get_new_paginator(self) -> ForecastPaginator:
+    def get_new_paginator(self) -> BaseAPIPaginator[int] | None:
         """Page numbers from 1."""
         return ForecastPaginator()
 

@@ -58,7 +58,17 @@ class TapForecast(Tap):
             title="Project ids",
             description="Only emit records of these Forecast project ids: projects and their phases, workflow "
                         "columns and teams, tasks, time registrations, allocations and deletions. Persons, "
-                        "clients, roles and non-project time are not project data and are always emitted.",
+                        "clients, roles and non-project time are not project data and are always emitted. "
+                        "Without a bookmark (a first run or a full refresh), time registrations are read per "
+                        "project (/v3/projects/{id}/time_registrations), not from the whole account's feed.",
+        ),
+        th.Property(
+            "person_ids", th.ArrayType(th.IntegerType),
+            title="Person ids",
+            description="Only emit time registrations of these Forecast person ids (with project_ids too, a "
+                        "registration must match both). Without a bookmark (a first run or a full refresh), they "
+                        "are read per person (/v3/persons/{id}/time_registrations) unless project_ids is set. "
+                        "Every other stream is unaffected.",
         ),
     ).to_dict()
 

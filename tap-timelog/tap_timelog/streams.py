@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from tap_timelog import schemas
@@ -211,20 +211,48 @@ class WorkStream(ChangeLogStream):
             # Reporting filters by registration date: keep only the units the change log named, by whichever of
             # their two Reporting GUIDs is the change log's.
             model = matching_model(record, changed)
-            if model is not None:
+            if model is not None and self._in_scope(record):
                 yield keyed(self._learned(context, model), record)
         self.save_cursor(context, cursor)
 
     def _read_history(
         self, context: Context | None, first: dt.date, last: dt.date, keep: Callable[[dict[str, Any]], bool]
     ) -> Iterator[dict[str, Any]]:
-        """Every registration dated first..last, a month per Reporting read, keyed by its Transactional GUID."""
+        """Every registration dated first..last, a month per Reporting read, keyed by its Transactional GUID;
+        with `project_ids`/`employee_ids` set, only theirs, read by id (see `_id_filters`)."""
         model = self._known_model(context)
-        for record in self._read(month_windows(first, last)):
+        for record in self._read(month_windows(first, last), self._id_filters()):
             model = model or self._learned(context, self._find_model(record))
             record = keyed(model, record)
-            if keep(record):
+            if keep(record) and self._in_scope(record):
                 yield record
+
+    def _id_filters(self) -> list[dict[str, int]]:
+        """The GetWorkUnitsRawPaged id filters of a history read, one read per entry (ALL_IDS for the rest).
+
+        One read per id of the shorter of `project_ids` and `employee_ids`: that is the fewest reads, and the
+        other list is kept on the client (`_in_scope`). When the other list has a single id it is passed too
+        (both filters combined), so the answers hold only matching rows.
+        """
+        # dict.fromkeys: an id listed twice is read once.
+        projects = [("projectID", id_) for id_ in dict.fromkeys(self.config.get("project_ids") or ())]
+        employees = [("employeeID", id_) for id_ in dict.fromkeys(self.config.get("employee_ids") or ())]
+        if not projects and not employees:
+            return [{}]
+        if not employees or (projects and len(projects) <= len(employees)):
+            per, other = projects, employees
+        else:
+            per, other = employees, projects
+        combined = dict(other) if len(other) == 1 else {}
+        return [{name: id_, **combined} for name, id_ in per]
+
+    def _in_scope(self, record: dict[str, Any]) -> bool:
+        """Whether the `project_ids` and `employee_ids` settings keep this work record (it must match both)."""
+        for setting, field in (("project_ids", "project_id"), ("employee_ids", "employee_id")):
+            wanted = self.config.get(setting)
+            if wanted and record.get(field) not in wanted:
+                return False
+        return True
 
     def _known_model(self, context: Context | None) -> GuidModel | None:
         """The GUID model the `guid_model` setting names, else the one found on an earlier run."""
@@ -264,8 +292,10 @@ class WorkStream(ChangeLogStream):
         modified = parse_datetime(record["modified_at"], dt.UTC)
         return modified is not None and modified >= since
 
-    def _read(self, ranges: list[tuple[dt.date, dt.date]]) -> Iterator[dict[str, Any]]:
-        """Reporting rows of registrations dated within `ranges`, as (not yet keyed) records."""
+    def _read(self, ranges: list[tuple[dt.date, dt.date]],
+              id_filters: Sequence[dict[str, int]] = ({},)) -> Iterator[dict[str, Any]]:
+        """Reporting rows of registrations dated within `ranges`, as (not yet keyed) records; one read per
+        range and entry of `id_filters` (`projectID`/`employeeID` values; ALL_IDS where absent)."""
         if not ranges:
             return
         task_guids = self.client.task_guids()
@@ -276,12 +306,14 @@ class WorkStream(ChangeLogStream):
                 self.logger.info("progress: work: dates %s..%s (range %d of %d), page %d of %s",
                                  first, last, number, len(ranges), page, pages if pages is not None else "?")
 
-            yield from self.client.reporting_paged(
-                "GetWorkUnitsRawPaged", page_size=WORK_PAGE_SIZE, on_page=page_read,
-                workUnitID=ALL_IDS, employeeID=ALL_IDS, allocationID=ALL_IDS, taskID=ALL_IDS, projectID=ALL_IDS,
-                departmentID=ALL_IDS, startDate=first.isoformat(), endDate=last.isoformat(),
-                parse=lambda item: work_record(item, self.tz, task_guids),
-            )
+            for ids in id_filters:
+                yield from self.client.reporting_paged(
+                    "GetWorkUnitsRawPaged", page_size=WORK_PAGE_SIZE, on_page=page_read,
+                    workUnitID=ALL_IDS, employeeID=ids.get("employeeID", ALL_IDS), allocationID=ALL_IDS,
+                    taskID=ALL_IDS, projectID=ids.get("projectID", ALL_IDS), departmentID=ALL_IDS,
+                    startDate=first.isoformat(), endDate=last.isoformat(),
+                    parse=lambda item: work_record(item, self.tz, task_guids),
+                )
 
 
 class WorkDeletionsStream(ChangeLogStream):

@@ -51,6 +51,22 @@ class TapTimeLog(Tap):
                         "once). `timesync doctor --write-probe TASK_ID` tells for sure.",
         ),
         th.Property(
+            "project_ids", th.ArrayType(th.IntegerType),
+            description="Only emit work of these TimeLog project ids (ProjectID; with employee_ids too, work must "
+                        "match both). A first run or full refresh reads GetWorkUnitsRawPaged per project instead of "
+                        "for all; incremental runs filter the change log's work on the client. tasks, projects, "
+                        "employees, work_deletions and the other streams are not filtered: the sync's reconcile "
+                        "step needs the full directory.",
+        ),
+        th.Property(
+            "employee_ids", th.ArrayType(th.IntegerType),
+            description="Only emit work of these TimeLog employee ids (EmployeeID; with project_ids too, work must "
+                        "match both). A first run or full refresh reads GetWorkUnitsRawPaged per employee instead "
+                        "of for all; incremental runs filter the change log's work on the client. tasks, projects, "
+                        "employees, work_deletions and the other streams are not filtered: the sync's reconcile "
+                        "step needs the full directory.",
+        ),
+        th.Property(
             "site_timezone", th.StringType, default=DEFAULT_SITE_TIMEZONE,
             description="IANA time zone in which the TimeLog site writes timestamps without an offset "
                         "(e.g. Europe/Copenhagen for Danish sites). Used to convert them to UTC.",

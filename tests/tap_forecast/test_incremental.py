@@ -174,7 +174,13 @@ def test_project_ids_limits_project_data_only(sandbox: SandboxProcess, config: d
                           ("project_team", "project_id"), ("tasks", "project_id"),
                           ("time_registrations", "project_id"), ("allocations", "project")):
         expected = [r for r in everything.records[stream] if r[field] == chosen]
-        assert limited.records[stream] == expected, stream
+        if stream == "time_registrations":
+            # A first run with project_ids reads registrations per project (v3), which lacks these optional fields.
+            expected_shape = [{k: v for k, v in r.items() if k not in ("phase", "invoice_entry", "invoice")}
+                              for r in expected]
+            assert limited.records[stream] == expected_shape, stream
+        else:
+            assert limited.records[stream] == expected, stream
         assert expected, f"{stream}: the demo project should have some"
     for stream in ("persons", "clients", "roles", "non_project_time"):
         assert limited.records[stream] == everything.records[stream], stream
