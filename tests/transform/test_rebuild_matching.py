@@ -55,6 +55,14 @@ def test_entries_without_a_twin_are_unmatched_on_their_side() -> None:
     assert sorted(result.unmatched_right) == ["t1", "t2"]
 
 
+def test_without_near_matching_entries_that_differ_are_unmatched() -> None:
+    """In terms where person, date and task do not tell entries apart (project time), only exact twins pair."""
+    result = match([_entry("f1", 60), _entry("f2", 30)], [_entry("t1", 45), _entry("t2", 30)], near=False)
+    assert result.paired == [("f2", "t2")]
+    assert result.parked == []
+    assert (result.unmatched_left, result.unmatched_right) == (["f1"], ["t1"])
+
+
 def test_combine_keeps_the_first_pairs_and_the_second_leftovers() -> None:
     first = match([_entry("f1"), _entry("f2", note="[Design] x")], [_entry("t1"), _entry("t2", task="12", note="x")])
     second = match([_entry("f2", note="[Design] x")], [_entry("t2", note="[Design] x")])
@@ -80,10 +88,11 @@ def _placements(result: Matching) -> tuple[list[str], list[str]]:
 
 
 @settings(max_examples=300, deadline=None)
-@given(_side("f"), _side("t"))
-def test_every_entry_ends_up_exactly_once_and_pairs_are_exact(left: list[Keyed], right: list[Keyed]) -> None:
+@given(_side("f"), _side("t"), st.booleans())
+def test_every_entry_ends_up_exactly_once_and_pairs_are_exact(left: list[Keyed], right: list[Keyed],
+                                                              near: bool) -> None:
     """No entry is paired twice or lost; a pair always has equal fingerprints held by no other entry."""
-    result = match(left, right)
+    result = match(left, right, near=near)
     placed_left, placed_right = _placements(result)
     assert sorted(placed_left) == sorted(entry.id for entry in left)
     assert sorted(placed_right) == sorted(entry.id for entry in right)
@@ -94,6 +103,7 @@ def test_every_entry_ends_up_exactly_once_and_pairs_are_exact(left: list[Keyed],
     for parked in result.parked:
         assert parked.left, "a parked group always has candidates on both sides"
         assert parked.right, "a parked group always has candidates on both sides"
-    unmatched_right = {prints[i][:3] for i in result.unmatched_right}
-    assert not any(prints[i][:3] in unmatched_right for i in result.unmatched_left), \
-        "entries left for the next sync to create never share person, date and task with the other side's"
+    if near:
+        unmatched_right = {prints[i][:3] for i in result.unmatched_right}
+        assert not any(prints[i][:3] in unmatched_right for i in result.unmatched_left), \
+            "entries left for the next sync to create never share person, date and task with the other side's"

@@ -57,11 +57,12 @@ class Matching:
     unmatched_right: list[str] = field(default_factory=list)
 
 
-def match(left: Sequence[Keyed], right: Sequence[Keyed]) -> Matching:
+def match(left: Sequence[Keyed], right: Sequence[Keyed], *, near: bool = True) -> Matching:
     """Pair ``left`` and ``right`` entries whose fingerprints are equal and unique; park the ambiguous.
 
     Near matches are looked for only among what exact matching left over: two different entries of one person on
-    one task and day (a meeting and a review) are each paired by their own fingerprint first.
+    one task and day (a meeting and a review) are each paired by their own fingerprint first. ``near=False`` parks
+    none: for terms in which person, date and task do not tell entries apart.
     """
     result = Matching()
     exact: dict[Fingerprint, tuple[list[str], list[str]]] = defaultdict(lambda: ([], []))
@@ -76,11 +77,11 @@ def match(left: Sequence[Keyed], right: Sequence[Keyed]) -> Matching:
         elif lefts and rights:
             result.parked.append(Parked(ParkReason.DUPLICATES, tuple(lefts), tuple(rights)))
         else:
-            near = leftover[fingerprint[:3]]
-            near[0].extend(lefts)
-            near[1].extend(rights)
+            group = leftover[fingerprint[:3]]
+            group[0].extend(lefts)
+            group[1].extend(rights)
     for lefts, rights in leftover.values():
-        if lefts and rights:
+        if near and lefts and rights:
             result.parked.append(Parked(ParkReason.NEAR_MATCH, tuple(lefts), tuple(rights)))
         else:
             result.unmatched_left += lefts

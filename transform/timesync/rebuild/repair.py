@@ -163,11 +163,12 @@ def _plan_entries(ledger: Ledger, links: Links, holdings: Holdings, plan: Rebuil
     forecast = _in_scope(ledger, links, holdings.forecast_entries, Side.FORECAST, plan)
     timelog = _in_scope(ledger, links, holdings.timelog_entries, Side.TIMELOG, plan)
     # In TimeLog's terms first; then what is left in Forecast's, which finds TimeLog work on a task Forecast does
-    # not have (its Forecast twin is project time whose note starts with the task's name).
+    # not have (its Forecast twin is project time whose note starts with the task's name). Exact twins only there:
+    # all of a person's project time of a day shares person, date and task, so a near match would be a guess.
     first = match(_images(forecast.values(), links, twins), [Keyed(e.id, _fingerprint(e)) for e in timelog.values()])
     own = [Keyed(e.id, _fingerprint(e)) for e in forecast.values()]
     second = match(only(own, first.unmatched_left),
-                   _images((timelog[i] for i in first.unmatched_right), links, twins))
+                   _images((timelog[i] for i in first.unmatched_right), links, twins), near=False)
     result: Matching = combine(first, second)
     for forecast_id, timelog_id in result.paired:
         entry, twin = forecast[forecast_id], timelog[timelog_id]
