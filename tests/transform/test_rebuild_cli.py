@@ -111,7 +111,7 @@ def rebuild(sandbox: SandboxProcess, tmp_path: Path, monkeypatch: pytest.MonkeyP
     def run(*args: str) -> Result:
         services = Services(forecast=lambda: ForecastReader(credentials.FORECAST_API_KEY, sandbox.forecast_url),
                             timelog=lambda: client_from_config(_timelog_config(sandbox, tmp_path / "wsdl.sqlite")),
-                            run=lambda argv, env: 0, meltano_state=lambda: STATES)
+                            run=lambda argv, env: 0, meltano_state=lambda suffix: STATES)
         return CliRunner().invoke(cli, ["--ledger-url", ledger_url, "--links-path", str(links), "--json", "ledger",
                                         "rebuild", "--since", SINCE, *args], obj=services)
 

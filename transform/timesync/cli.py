@@ -70,12 +70,22 @@ def env_config(prefix: str, settings: dict[str, Any]) -> dict[str, Any]:
 
 
 def _meltano() -> str:
-    """The `meltano` executable: on PATH, else next to this Python (the project's venv)."""
-    return shutil.which("meltano") or str(Path(sys.executable).with_name("meltano"))
+    """The `meltano` executable: on PATH, else the one that invoked this (`meltano invoke` runs a utility from its
+    own venv, which has no meltano), else next to this Python (the project's venv)."""
+    found = shutil.which("meltano")
+    if found:
+        return found
+    try:  # Linux: the parent's command line is [python, .../bin/meltano, invoke, ...]
+        parent = [os.fsdecode(arg) for arg in Path(f"/proc/{os.getppid()}/cmdline").read_bytes().split(b"\0")]
+    except OSError:
+        parent = []
+    return next((arg for arg in parent[:2] if Path(arg).name == "meltano"), str(Path(sys.executable).with_name(
+        "meltano")))
 
 
-def _default_meltano_state() -> dict[Direction, dict[str, Any] | None]:
-    """The Singer state Meltano holds for each pipeline of job `sync` (what its taps resume from next)."""
+def _default_meltano_state(suffix: str | None) -> dict[Direction, dict[str, Any] | None]:
+    """The Singer state Meltano holds for each pipeline of job `sync` (what its taps resume from next); None for a
+    pipeline that has none. Without ``suffix``, the one state id of the pipeline in this environment, if any."""
     environment = os.environ.get(MELTANO_ENVIRONMENT_ENV)
     if not environment:
         raise CliError("`timesync ledger rebuild --apply` records the bookmarks Meltano holds, so it runs inside the "
@@ -84,13 +94,25 @@ def _default_meltano_state() -> dict[Direction, dict[str, Any] | None]:
     states: dict[Direction, dict[str, Any] | None] = {}
     for direction, (tap, target) in SYNC_PIPELINES.items():
         state_id = f"{environment}:{tap}-to-{target}"
-        done = subprocess.run([_meltano(), "state", "get", state_id], capture_output=True, text=True, check=False)
-        lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
-        if done.returncode != 0 or not lines:
-            raise CliError(f"`meltano state get {state_id}` failed (exit {done.returncode}): "
-                           f"{done.stderr.strip()[-STDERR_TAIL:]}")
-        states[direction] = json.loads(lines[-1]).get("singer_state") or None
+        if suffix:
+            found = [f"{state_id}:{suffix}"]
+        else:
+            found = _meltano_output("state", "list", "--pattern", f"{state_id}*")
+            if len(found) > 1:
+                raise CliError(f"Meltano holds several states of `{tap} ... {target}` ({', '.join(found)}); name the "
+                               "one job `sync` runs with: --state-id-suffix (as given to `meltano run`)")
+        printed = [line for line in _meltano_output("state", "get", found[0]) if line.startswith("{")] if found else []
+        states[direction] = (json.loads(printed[-1]).get("singer_state") or None) if printed else None
     return states
+
+
+def _meltano_output(*args: str) -> list[str]:
+    """The non-empty lines `meltano ARGS` prints on stdout; a failure is an error naming the command."""
+    done = subprocess.run([_meltano(), *args], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise CliError(f"`meltano {' '.join(args)}` failed (exit {done.returncode}): "
+                       f"{done.stderr.strip()[-STDERR_TAIL:]}")
+    return [line.strip() for line in done.stdout.splitlines() if line.strip()]
 
 
 @dataclass
@@ -100,7 +122,7 @@ class Services:
     forecast: Callable[[], Any]
     timelog: Callable[[], Any]
     run: Callable[[list[str], dict[str, str]], int]
-    meltano_state: Callable[[], dict[Direction, dict[str, Any] | None]] = _default_meltano_state
+    meltano_state: Callable[[str | None], dict[Direction, dict[str, Any] | None]] = _default_meltano_state
 
 
 # The API clients and the reconcile engine import requests, zeep and singer-sdk: imported where used, so
@@ -385,8 +407,12 @@ def ledger_backup(ctx: click.Context, path: Path) -> None:
                    f"one, else {REBUILD_DEFAULT_YEARS} years back. Reach back to the oldest entry anyone still edits.")
 @click.option("--examples", type=click.IntRange(0, 1000), default=5, show_default=True,
               help="Examples shown per outcome.")
+@click.option("--state-id-suffix", default=None,
+              help="With --apply: the suffix job `sync`'s state ids carry (as given to `meltano run`), when Meltano "
+                   "holds more than one state of a pipeline.")
 @click.pass_context
-def ledger_rebuild(ctx: click.Context, apply_: bool, since: dt.datetime | None, examples: int) -> None:
+def ledger_rebuild(ctx: click.Context, apply_: bool, since: dt.datetime | None, examples: int,
+                   state_id_suffix: str | None) -> None:
     """Re-pair a lost or stale ledger from what both sides hold: tasks by external key, time by fingerprint.
 
     Ambiguous matches are parked for a person, never guessed; entries without a twin are left for the next sync.
@@ -400,7 +426,7 @@ def ledger_rebuild(ctx: click.Context, apply_: bool, since: dt.datetime | None, 
     services: Services = ctx.obj["services"]
     with _ledger(ctx) as ledger, (_holding_run_lock(ledger) if apply_ else nullcontext()):
         # Meltano's state first: under the lock no sync moves it, and a project it cannot be read in stops here.
-        states = services.meltano_state() if apply_ else {}
+        states = services.meltano_state(state_id_suffix) if apply_ else {}
         window = history_window(links_file, since.date() if since else None, dt.datetime.now(dt.UTC).date(),
                                 default_years=REBUILD_DEFAULT_YEARS, future_days=REBUILD_FUTURE_DAYS)
         try:
