@@ -193,3 +193,27 @@ def test_apply_outside_a_meltano_project_is_refused_before_anything_is_written(s
     assert "meltano invoke timesync ledger rebuild --apply" in result.output
     with Ledger.open(rebuild.ledger_url) as ledger:
         assert ledger.pairs() == []
+
+
+def test_an_older_ledgers_pair_edited_on_both_sides_since_gets_what_both_hold_as_its_base(synced: Synced,
+                                                                                         rebuild) -> None:
+    """A restored older ledger: a pair edited and synced meanwhile keeps its pair, with the base both sides agree
+    on now (else its next edit would be taken for a conflict). A pair whose sides differ keeps its old base."""
+    _report(rebuild("--apply"))
+    for record in synced.forecast_state["time_registrations"]:
+        if record["id"] == synced.registrations["same"]:
+            record["time_registered"] = 75
+    for unit in synced.timelog_state["work_units"]:
+        if unit["guid"] == synced.units["same"]:
+            unit["minutes"] = 75
+    synced.load()
+    report = _report(rebuild("--apply"))
+    assert report["counts"]["time_entry.base_refreshed"] == 1
+    with Ledger.open(rebuild.ledger_url) as ledger:
+        same = ledger.find_pair(PairKind.TIME_ENTRY, forecast_id=str(synced.registrations["same"]))
+        assert same is not None
+        assert (same.state, same.base["forecast"]["minutes"], same.base["timelog"]["minutes"]) == \
+            (PairState.LINKED, 75, 75)
+        near = ledger.find_pair(PairKind.TIME_ENTRY, forecast_id=str(synced.registrations["near"]))
+        assert near is not None
+        assert near.state is PairState.CONFLICT, "a parked pair is left for a person"

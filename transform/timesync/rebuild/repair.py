@@ -4,8 +4,8 @@ Tasks pair by external key (the TimeLog task carrying the Forecast id), time by 
 written as the sync would have left it after the create: state ``linked``, the base of each side its current value,
 so the next run reads neither side as a change (no echo). What could be a guess is parked for a person: a single
 candidate on each side as a ``conflict`` (both values kept, `timesync conflicts resolve` settles it), a group as one
-``orphaned`` pair per entry naming the others. Entries already in the ledger are left alone; entries with no twin
-are left for the next sync to create.
+``orphaned`` pair per entry naming the others. Entries already in the ledger keep their pairs (an older ledger's
+linked pair gets a new base where both sides agree now); entries with no twin are left for the next sync to create.
 
 Applying records the rebuild as a run of each direction that passed on the bookmarks Meltano holds now: the rebuild
 read both sides in full after them, so the next run may resume there (``BookmarkGuard``). Its linked task pairs
@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from timesync.adapters.timelog import GUID_MODEL_FACT
-from timesync.ledger import Ledger, PairKind, PairState, PlannedPair, RunItem, RunStatus
+from timesync.ledger import Ledger, Pair, PairKind, PairState, PlannedPair, RunItem, RunStatus
 from timesync.links import Links
 from timesync.model import Direction, Side, TimeEntry
 from timesync.rebuild.matching import Fingerprint, Keyed, Matching, Parked, ParkReason, combine, match, only
@@ -139,13 +139,30 @@ def _plan_tasks(ledger: Ledger, holdings: Holdings, plan: RebuildPlan, twins: _T
 
 
 def _in_scope(ledger: Ledger, links: Links, entries: Sequence[TimeEntry], side: Side,
-              plan: RebuildPlan) -> dict[str, TimeEntry]:
-    """The entries the sync would sync that no pair holds yet (counted: out of scope, already in the ledger)."""
+              plan: RebuildPlan) -> tuple[dict[str, TimeEntry], dict[str, Pair]]:
+    """The entries the sync would sync that no pair holds yet, and the pairs of those it holds (both by entry id;
+    counted: out of scope, already in the ledger)."""
     scoped = [entry for entry in entries if scope_of(entry, links) is None]
     plan.counts[f"time_entry.out_of_scope.{side}"] += len(entries) - len(scoped)
     known = ledger.find_pairs(PairKind.TIME_ENTRY, side, [entry.id for entry in scoped])
     plan.counts[f"time_entry.already_in_ledger.{side}"] += len(known)
-    return {entry.id: entry for entry in scoped if entry.id not in known}
+    return {entry.id: entry for entry in scoped if entry.id not in known}, known
+
+
+def _refresh_bases(plan: RebuildPlan, links: Links, twins: _Twins, known: Mapping[str, Pair],
+                   forecast: Mapping[str, TimeEntry], timelog: Mapping[str, TimeEntry]) -> None:
+    """An older ledger's linked pairs whose two sides agree now, but not with the base: edited and synced while
+    this ledger was not in use. Their base becomes what both hold, so their next edit is not taken for a conflict."""
+    for forecast_id, pair in known.items():
+        entry, twin = forecast.get(forecast_id), timelog.get(pair.timelog_id or "")
+        if pair.state is not PairState.LINKED or entry is None or twin is None:
+            continue
+        image = land(entry, links, twins, pair.base).image
+        base = {"forecast": entry.snapshot(), "timelog": twin.snapshot()}
+        if image is not None and _fingerprint(image) == _fingerprint(twin) and pair.base != base:
+            _add(plan, PlannedPair(PairKind.TIME_ENTRY, pair_id=pair.id, base=base,
+                                   reason="rebuild: base refreshed (both sides agree)"), "rebased", forecast_id)
+            plan.counts["time_entry.base_refreshed"] += 1
 
 
 def _images(entries: Iterable[TimeEntry], links: Links, twins: _Twins) -> list[Keyed]:
@@ -160,8 +177,10 @@ def _images(entries: Iterable[TimeEntry], links: Links, twins: _Twins) -> list[K
 
 def _plan_entries(ledger: Ledger, links: Links, holdings: Holdings, plan: RebuildPlan, twins: _Twins,
                   examples: int) -> None:
-    forecast = _in_scope(ledger, links, holdings.forecast_entries, Side.FORECAST, plan)
-    timelog = _in_scope(ledger, links, holdings.timelog_entries, Side.TIMELOG, plan)
+    forecast, known = _in_scope(ledger, links, holdings.forecast_entries, Side.FORECAST, plan)
+    timelog, _ = _in_scope(ledger, links, holdings.timelog_entries, Side.TIMELOG, plan)
+    _refresh_bases(plan, links, twins, known, {e.id: e for e in holdings.forecast_entries},
+                   {e.id: e for e in holdings.timelog_entries})
     # In TimeLog's terms first; then what is left in Forecast's, which finds TimeLog work on a task Forecast does
     # not have (its Forecast twin is project time whose note starts with the task's name). Exact twins only there:
     # all of a person's project time of a day shares person, date and task, so a near match would be a guess.
