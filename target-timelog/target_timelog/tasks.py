@@ -11,9 +11,10 @@ from typing import Any
 from target_timelog.common import ItemRefusedError, midnight
 from timelog_api.client import TimeLogClient
 from timelog_api.convert import to_date
-from timelog_api.errors import TimeLogApiError, TimeLogConfigError
+from timelog_api.errors import TimeLogConfigError
 from timelog_api.responses import BatchItemResult
 from timelog_api.services import Service
+from timelog_api.tasks import task_by_external_key
 from timesync.ledger import Outcome
 from timesync.model import minutes_from_hours, parse_date
 from timesync.reconcile.apply import OutcomeRecorder
@@ -66,14 +67,7 @@ class TaskWriter:
 
     def find_task(self, external_key: str) -> dict[str, Any] | None:
         """The task carrying ``external_key`` under the configured system name, or None."""
-        try:
-            items = self.client.fetch(Service.PROJECT_MANAGEMENT, "GetTaskByExternalKey", key=external_key,
-                                      systemName=self.system_name)
-        except TimeLogApiError as exc:
-            if exc.state == "Invalid":  # TimeLog answers a lookup that finds nothing as Invalid (docs/assumptions.md)
-                return None
-            raise
-        return items[0] if items else None
+        return task_by_external_key(self.client, external_key, self.system_name)
 
     def task_by_id(self, task_id: int) -> dict[str, Any]:
         """The whole task, external keys loaded: what an UpdateTask must send back."""

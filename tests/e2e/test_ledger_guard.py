@@ -8,12 +8,17 @@ that before planning and stops the run.
 
 from __future__ import annotations
 
+import json
 import shutil
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 
 from sandbox.roster import demo_links
+from tests.e2e.suites.checks import World, convergence_problems
+from tests.e2e.suites.world import LedgerView
 
 pytestmark = [pytest.mark.e2e, pytest.mark.suite]
 
@@ -89,10 +94,7 @@ def test_the_newest_backup_restored_carries_on_with_nothing_written_twice(harnes
     assert harness.sandbox.timelog.stats()["writes"] == {}
 
 
-def test_a_ledger_lost_with_meltanos_state_refuses_without_writing(harness) -> None:
-    """Losing `.meltano/` loses both: the run looks like a first sync, but TimeLog already holds our keyed tasks."""
-    harness.sync()
-    _replace_ledger(harness, None)
+def _clear_meltano_state(harness) -> None:
     listed = harness.project.meltano("state", "list")
     assert listed.returncode == 0, listed.output[-3000:]
     state_ids = [line.strip() for line in listed.stdout.splitlines() if line.strip()]
@@ -100,6 +102,13 @@ def test_a_ledger_lost_with_meltanos_state_refuses_without_writing(harness) -> N
     for state_id in state_ids:
         cleared = harness.project.meltano("state", "clear", "--force", state_id)
         assert cleared.returncode == 0, cleared.output[-3000:]
+
+
+def test_a_ledger_lost_with_meltanos_state_refuses_without_writing(harness) -> None:
+    """Losing `.meltano/` loses both: the run looks like a first sync, but TimeLog already holds our keyed tasks."""
+    harness.sync()
+    _replace_ledger(harness, None)
+    _clear_meltano_state(harness)
     _new_registration(harness, 50)
     harness.sandbox.forecast.clear_stats()
     harness.sandbox.timelog.clear_stats()
@@ -108,3 +117,70 @@ def test_a_ledger_lost_with_meltanos_state_refuses_without_writing(harness) -> N
     assert "never synced it" in run.output
     assert harness.sandbox.forecast.stats()["writes_total"] == 0
     assert harness.sandbox.timelog.stats()["writes_total"] == 0
+
+
+def _rebuild(harness, *args: str) -> dict:
+    run = harness.project.meltano("invoke", "timesync", "--json", "ledger", "rebuild", *args)
+    assert run.returncode == 0, run.output[-3000:]
+    return json.loads(run.stdout[run.stdout.index("{"):])
+
+
+def _ids(harness) -> tuple[set[int], set[str]]:
+    return ({r["id"] for r in harness.forecast_state()["time_registrations"]},
+            {u["guid"] for u in harness.timelog_state()["work_units"]})
+
+
+def _assert_converged_with_nothing_twice(harness, synced: tuple[set[int], set[str]], meantime: dict) -> None:
+    """Nothing synced before was lost, only the meantime registration and its twin are new, every entry has one
+    twin."""
+    synced_forecast, synced_timelog = synced
+    forecast_ids, timelog_ids = _ids(harness)
+    assert synced_forecast <= forecast_ids, "nothing lost in Forecast"
+    assert synced_timelog <= timelog_ids, "nothing lost in TimeLog"
+    assert forecast_ids - synced_forecast == {meantime["id"]}, "no registration created twice"
+    assert len(timelog_ids - synced_timelog) == 1, "only the meantime registration's twin is new in TimeLog"
+    world = World.read(harness.forecast_state(), harness.timelog_state(), demo_links(),
+                       LedgerView(_ledger_file(harness)))
+    assert convergence_problems(world) == []
+
+
+def test_a_deleted_ledger_rebuilt_syncs_on_with_nothing_twice_and_nothing_lost(harness) -> None:
+    """The issue's case: sync, lose the ledger, the run refuses; `rebuild` (dry, then --apply), then `sync`: every
+    entry has exactly one twin, no entry was created a second time or lost, and the news of the meantime arrive."""
+    harness.sync()
+    synced = _ids(harness)
+    linked = [pair for pair in LedgerView(_ledger_file(harness)).pairs() if pair["state"] == "linked"]
+    _replace_ledger(harness, None)
+    meantime = _new_registration(harness, 55)
+    _assert_refused_without_writes(harness)
+
+    dry = _rebuild(harness)
+    assert dry["applied"] is False
+    assert dry["counts"]["time_entry.paired"] == len(linked), "every pair the lost ledger held, found again"
+    assert "time_entry.parked" not in dry["counts"], "the small world has no ambiguous entries"
+    assert dry["counts"]["task.paired"] > 0
+    assert dry["counts"]["time_entry.unmatched.forecast"] == 1, "the registration made after the ledger was lost"
+    assert LedgerView(_ledger_file(harness)).pairs() == [], "a dry run writes nothing"
+    applied = _rebuild(harness, "--apply")
+    assert applied["counts"] == dry["counts"]
+    with closing(sqlite3.connect(_ledger_file(harness))) as ledger:
+        recorded = {direction for (direction,) in ledger.execute("SELECT direction FROM bookmarks")}
+    assert recorded == {"forecast_to_timelog", "timelog_to_forecast"}, "Meltano's bookmarks, read and recorded"
+
+    run = harness.sync()
+    assert "predates bookmark records" not in run.output, "the recorded bookmarks are the ones Meltano resumes from"
+    _assert_converged_with_nothing_twice(harness, synced, meantime)
+
+
+def test_a_ledger_lost_with_meltanos_state_rebuilt_syncs_everything_once(harness) -> None:
+    """No bookmarks to record: the next run reads both sides whole, finds the rebuilt pairs unchanged, and creates
+    only what has no twin."""
+    harness.sync()
+    synced = _ids(harness)
+    _replace_ledger(harness, None)
+    _clear_meltano_state(harness)
+    meantime = _new_registration(harness, 65)
+    applied = _rebuild(harness, "--apply")
+    assert applied["counts"]["time_entry.unmatched.forecast"] == 1
+    harness.sync()
+    _assert_converged_with_nothing_twice(harness, synced, meantime)

@@ -3,13 +3,14 @@ report."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import os
 import subprocess
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,15 @@ CLI_ENV_PREFIX = "TIMESYNC_"
 RECENT_RUNS = 10
 RUN_ITEMS_SCANNED_FOR_LINKS = 20
 # `timesync plan`: the two pipelines of job `sync`, run with the mapper's dry_run on and no state saved.
+#: `ledger rebuild`: each direction's pipeline of job `sync`, whose Meltano state it records as passed on.
+PIPELINE_OF_DIRECTION = dict(zip((Direction.FORECAST_TO_TIMELOG, Direction.TIMELOG_TO_FORECAST), SYNC_PIPELINES,
+                                 strict=True))
+MELTANO_ENVIRONMENT_ENV = "MELTANO_ENVIRONMENT"
+#: How much of a failed subprocess's error output a message quotes.
+STDERR_TAIL = 500
+#: `ledger rebuild`: history read when links.yml gives no start dates, and how far ahead time may be registered.
+REBUILD_DEFAULT_YEARS = 3
+REBUILD_FUTURE_DAYS = 366
 MAPPER_DRY_RUN_ENV = "TIMESYNC_RECONCILE_DRY_RUN"
 EXIT_USAGE = 2
 
@@ -60,6 +70,38 @@ def env_config(prefix: str, settings: dict[str, Any]) -> dict[str, Any]:
     return config
 
 
+def _default_meltano_state(suffix: str | None) -> dict[Direction, dict[str, Any] | None]:
+    """The Singer state Meltano holds for each pipeline of job `sync` (what its taps resume from next); None for a
+    pipeline that has none. Without ``suffix``, the one state id of the pipeline in this environment, if any."""
+    environment = os.environ.get(MELTANO_ENVIRONMENT_ENV)
+    if not environment:
+        raise CliError("`timesync ledger rebuild --apply` records the bookmarks Meltano holds, so it runs inside the "
+                       "Meltano project: `meltano invoke timesync ledger rebuild --apply` (MELTANO_ENVIRONMENT is "
+                       "not set)")
+    states: dict[Direction, dict[str, Any] | None] = {}
+    for direction, (tap, target) in PIPELINE_OF_DIRECTION.items():
+        state_id = f"{environment}:{tap}-to-{target}"
+        if suffix:
+            found = [f"{state_id}:{suffix}"]
+        else:
+            found = _meltano_output("state", "list", "--pattern", f"{state_id}*")
+            if len(found) > 1:
+                raise CliError(f"Meltano holds several states of `{tap} ... {target}` ({', '.join(found)}); name the "
+                               "one job `sync` runs with: --state-id-suffix (as given to `meltano run`)")
+        printed = [line for line in _meltano_output("state", "get", found[0]) if line.startswith("{")] if found else []
+        states[direction] = (json.loads(printed[-1]).get("singer_state") or None) if printed else None
+    return states
+
+
+def _meltano_output(*args: str) -> list[str]:
+    """The non-empty lines `meltano ARGS` prints on stdout; a failure is an error naming the command."""
+    done = subprocess.run([meltano_executable(), *args], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise CliError(f"`meltano {' '.join(args)}` failed (exit {done.returncode}): "
+                       f"{done.stderr.strip()[-STDERR_TAIL:]}")
+    return [line.strip() for line in done.stdout.splitlines() if line.strip()]
+
+
 @dataclass
 class Services:
     """What the commands talk to; tests replace the API factories with fakes."""
@@ -67,6 +109,7 @@ class Services:
     forecast: Callable[[], Any]
     timelog: Callable[[], Any]
     run: Callable[[list[str], dict[str, str]], int]
+    meltano_state: Callable[[str | None], dict[Direction, dict[str, Any] | None]] = _default_meltano_state
 
 
 # The API clients and the reconcile engine import requests, zeep and singer-sdk: imported where used, so
@@ -332,7 +375,7 @@ def conflicts_resolve(ctx: click.Context, pair_id: int, keep: str) -> None:
 
 @cli.group("ledger")
 def ledger_group() -> None:
-    """The ledger database: a consistent copy of it."""
+    """The ledger database: a consistent copy of it, and re-pairing a lost one."""
 
 
 @ledger_group.command("backup")
@@ -346,6 +389,69 @@ def ledger_backup(ctx: click.Context, path: Path) -> None:
         except LedgerBackupError as exc:
             raise CliError(str(exc)) from None
     ctx.obj["out"].emit({"backup": str(path)}, lambda: [f"ledger copied to {path}"])
+
+
+@ledger_group.command("rebuild")
+@click.option("--apply", "apply_", is_flag=True,
+              help="Write the pairs and record Meltano's bookmarks as passed on (default: a dry run, nothing written).")
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="First date re-paired. Default: the earliest start_date in links.yml when every project link has "
+                   f"one, else {REBUILD_DEFAULT_YEARS} years back. Reach back to the oldest entry anyone still edits.")
+@click.option("--examples", type=click.IntRange(0, 1000), default=5, show_default=True,
+              help="Examples shown per outcome.")
+@click.option("--state-id-suffix", default=None,
+              help="With --apply: the suffix job `sync`'s state ids carry (as given to `meltano run`), when Meltano "
+                   "holds more than one state of a pipeline.")
+@click.pass_context
+def ledger_rebuild(ctx: click.Context, apply_: bool, since: dt.datetime | None, examples: int,
+                   state_id_suffix: str | None) -> None:
+    """Re-pair a lost or stale ledger from what both sides hold: tasks by external key, time by fingerprint.
+
+    Ambiguous matches are parked for a person, never guessed; entries without a twin are left for the next sync.
+    A dry run unless --apply.
+    """
+    from timesync.adapters.timelog import GUID_MODEL_FACT
+    from timesync.rebuild.repair import apply_rebuild, plan_rebuild
+    from timesync.rebuild.sides import RebuildReadError, guid_model_setting, history_window, read_holdings
+
+    links_file = _links(ctx)
+    services: Services = ctx.obj["services"]
+    with _ledger(ctx) as ledger, (_holding_run_lock(ledger) if apply_ else nullcontext()):
+        # Meltano's state first: under the lock no sync moves it, and a project it cannot be read in stops here.
+        states = services.meltano_state(state_id_suffix) if apply_ else {}
+        window = history_window(links_file, since.date() if since else None, dt.datetime.now(dt.UTC).date(),
+                                default_years=REBUILD_DEFAULT_YEARS, future_days=REBUILD_FUTURE_DAYS)
+        try:
+            model, model_source = guid_model_setting(os.environ.get(f"{TIMELOG_ENV_PREFIX}GUID_MODEL"),
+                                                     ledger.facts().get(GUID_MODEL_FACT))
+            paired = {pair.timelog_id for pair in ledger.pairs(kind=PairKind.TIME_ENTRY) if pair.timelog_id}
+            holdings = read_holdings(
+                services.forecast(), services.timelog(), links_file, window, paired=paired,
+                system_name=os.environ.get(f"{TIMELOG_ENV_PREFIX}EXTERNAL_SYSTEM_NAME") or "Forecast",
+                guid_model=model, guid_model_source=model_source)
+        except RebuildReadError as exc:
+            raise CliError(str(exc)) from None
+        except Exception as exc:  # an API that cannot be read: nothing was written
+            raise CliError(f"could not read the systems: {exc}") from None
+        plan = plan_rebuild(ledger, links_file, holdings, window, examples=examples)
+        run_ids = apply_rebuild(ledger, links_file, plan, states) if apply_ else []
+    data = plan.to_json() | {"applied": apply_, "runs": run_ids}
+    if ctx.obj["out"].as_json:
+        click.echo(json.dumps(data, indent=2))
+        return
+    out: Output = ctx.obj["out"]
+    click.echo(f"dates {data['window']['first']}..{data['window']['last']}; TimeLog work keyed by "
+               f"{plan.guid_model or '(no work found)'} {plan.guid_model_source}".rstrip())
+    out.console.print(_table("Ledger rebuild" + ("" if apply_ else " (dry run)"), ["what", "how many"],
+                             [[key, value] for key, value in data["counts"].items()]))
+    for category, found in plan.examples.items():
+        out.console.print(_table(f"Examples: {category}", ["example"], [[json.dumps(e)] for e in found]))
+    if apply_:
+        click.echo(f"written as runs {', '.join(map(str, run_ids))}; `meltano run sync` goes on from here: it creates "
+                   "the unmatched entries changed since its bookmarks (`meltano run --full-refresh sync` creates "
+                   "older ones too), and `timesync status` lists what was parked")
+    else:
+        click.echo("dry run: nothing written; run again with --apply to write these pairs")
 
 
 # -- run lock --------------------------------------------------------------------------------------------

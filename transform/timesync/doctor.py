@@ -15,9 +15,9 @@ from enum import StrEnum
 from typing import Any
 
 from timelog_api.client import TimeLogClient
-from timelog_api.convert import site_zone, to_date
+from timelog_api.convert import site_zone
 from timelog_api.errors import TimeLogApiError, TimeLogError
-from timelog_api.guids import GuidModel, employee_work_guids
+from timelog_api.guids import GuidModel, transactional_model
 from timelog_api.items import ALL_IDS, ALL_PROJECT_STATUS, ALL_STATUS, require_work_item
 from timelog_api.operations import MEMBERS, OPERATIONS
 from timelog_api.registration import (
@@ -326,11 +326,7 @@ def _unit_id(item: Mapping[str, Any]) -> int | None:
 
 
 def _model_of(site: Site, item: Mapping[str, Any]) -> GuidModel:
-    day = to_date(item["Date"])
-    if day is None:  # never: the items are read with require_work_item, which requires a Date
-        raise ValueError(f"work unit {item.get('ID')} without Date")
-    guids = employee_work_guids(site.timelog, item.get("EmployeeInitials") or "", dt.date.fromisoformat(day))
-    model = GuidModel.matching(item, guids)
+    model = transactional_model(site.timelog, item)
     if model is None:
         raise CheckFailedError(
             f"neither Reporting GUID of work unit {_unit_id(item)} is in GetEmployeeWork of its day",

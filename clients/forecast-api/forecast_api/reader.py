@@ -1,4 +1,4 @@
-"""The full-table reads an admin tool needs: persons, projects, and a project's time (plain JSON arrays)."""
+"""The full-table reads an admin tool needs: persons, projects, a project's tasks and time (plain JSON arrays)."""
 
 from __future__ import annotations
 
@@ -43,6 +43,10 @@ class ForecastReader:
         """
         params = {"date_after": date_after} if date_after else None
         return self._list(f"/v3/projects/{int(project_id)}/time_registrations", params)
+
+    def project_tasks(self, project_id: str | int) -> list[dict[str, Any]]:
+        """A project's tasks, every level (v3, one unpaged list; the same fields as the tap's v4 `tasks`)."""
+        return self._list(f"/v3/projects/{int(project_id)}/tasks")
 
     def close(self) -> None:
         """Close the HTTP session."""

@@ -7,7 +7,7 @@ from collections.abc import Container, Mapping
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from timelog_api.convert import to_guid
+from timelog_api.convert import to_date, to_guid
 from timelog_api.services import Service
 
 if TYPE_CHECKING:
@@ -46,3 +46,13 @@ def employee_work_guids(client: TimeLogClient, initials: str, day: dt.date) -> s
     units = client.fetch(Service.PROJECT_MANAGEMENT, "GetEmployeeWork", initials=initials, startDate=midnight,
                          endDate=midnight)
     return {to_guid(unit.get("GUID")) for unit in units}
+
+
+def transactional_model(client: TimeLogClient, item: Mapping[str, Any]) -> GuidModel | None:
+    """Which Reporting GUID of a Reporting work item its Transactional unit carries: one GetEmployeeWork of the
+    item's day, read-only (None when neither GUID is there)."""
+    day = to_date(item.get("Date"))
+    if day is None:
+        raise ValueError(f"work unit {item.get('ID')} without Date")
+    guids = employee_work_guids(client, item.get("EmployeeInitials") or "", dt.date.fromisoformat(day))
+    return GuidModel.matching(item, guids)

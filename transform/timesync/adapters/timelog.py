@@ -157,6 +157,27 @@ class TimeLogAdapter:
             updated_at=parse_timestamp(to_utc_rfc3339(item.get("LastModifiedAt"), site_tz)),
         )
 
+    def task_from_transactional(self, item: Mapping[str, Any]) -> Task:
+        """A Transactional task (GetTaskByExternalKey, GetTaskByID) as the canonical task its `tasks` record gives
+        (.NET's DateTime.MinValue and a ParentTaskID of 0 mean none)."""
+        details = item.get("Details") or {}
+        budget = item.get("BudgetHours")
+
+        def day(value: Any) -> dt.date | None:
+            text = to_date(value)
+            return None if text is None or text.startswith("0001") else parse_date(text)
+
+        return Task(
+            side=Side.TIMELOG,
+            id=str(to_int(item["TaskID"])),
+            project_id=str(to_int((details.get("ProjectHeader") or {}).get("ID"))),
+            name=item.get("Name") or "",
+            parent_id=id_text(to_int(details.get("ParentTaskID")) or None),
+            start_date=day(item.get("StartDate")),
+            end_date=day(item.get("EndDate")),
+            estimate_minutes=minutes_from_hours(budget) if budget is not None else None,
+        )
+
     def entry_payload(self, entry: TimeEntry, *, update: bool) -> dict[str, Any]:
         """A WorkUnit: minutes are authoritative; hours are the exact decimal for APIs that want hours."""
         del update  # UpdateWork and InsertWork take the same fields

@@ -68,6 +68,7 @@ def _write_planned(connection: Connection, chunk: list[PlannedPair], stamp: dt.d
             {"kind": str(plan.kind), "forecast_id": plan.forecast_id, "timelog_id": plan.timelog_id,
              "project": plan.project, "origin": str(plan.origin), "base": json_text(plan.base or {}),
              "state": str(plan.state or PairState.CREATING), "reason": plan.reason, "fingerprint": plan.fingerprint,
+             "conflict": json_text(plan.conflict) if plan.conflict is not None else None,
              "attempts": 0, "updated_at": stamp} for plan in new])
     new_ids = _new_pair_ids(connection, new)
     pair_ids = [plan.pair_id or new_ids[_natural_key(plan)] for plan in chunk]

@@ -82,6 +82,8 @@ class PlannedPair:
     base: dict[str, Any] | None = None
     fingerprint: str | None = None
     commands: list[dict[str, Any]] = field(default_factory=list)
+    #: Both sides' values of a pair parked as a conflict (what `timesync conflicts` shows and resolves); new pairs.
+    conflict: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
