@@ -52,7 +52,11 @@ def test_a_project_linked_after_three_weeks_syncs_on_the_next_run(harness) -> No
     assert not registrations & paired, "an unlinked project is not synced"
 
     harness.write_links(demo_links())
+    harness.sandbox.forecast.clear_stats()
     run = harness.sync()
+    requests = harness.sandbox.forecast.stats()["requests"]
+    assert any("/v3/projects/{" in op and "time_registrations" in op for op in requests), \
+        f"the backfill reads the project's registrations only: {sorted(requests)}"
     assert "backfill 1 done" in run.output, run.output[-6000:]
     registrations, work = _in_scope(harness, later["forecast"], later["timelog"], demo_links())
     with Ledger.open(harness.project.ledger_url) as ledger:
