@@ -7,6 +7,7 @@ through their real APIs, runs the real `meltano run sync`, and checks both syste
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -383,3 +384,34 @@ def test_a_second_run_without_edits_writes_nothing(harness) -> None:
     harness.sync()
     assert harness.sandbox.forecast.stats()["writes"] == {}
     assert harness.sandbox.timelog.stats()["writes"] == {}
+
+
+@SUITE
+def test_an_entry_moved_to_an_unlinked_project_is_left_behind(harness) -> None:
+    """Its twin is never deleted or moved; the pair is reported with the commands that settle it (issue 15)."""
+    harness.sync()
+    w = world(harness)
+    registration = next(r for r in sorted(w.registrations.values(), key=lambda r: r["id"])
+                        if r["task"] and w.work_twin(r["id"]) is not None)
+    twin = w.work_twin(registration["id"])
+    unlinked_task = next(t for t in sorted(w.forecast_tasks.values(), key=lambda t: t["id"])
+                         if t["project_id"] not in LINKED_PROJECTS)
+    # Forecast cannot change a registration's task in place: a move is a delete and a create (its UI does that).
+    harness.forecast.delete_registration(registration["id"])
+    moved = harness.forecast.create_registration(person=registration["person"], date=registration["date"],
+                                                 minutes=registration["time_registered"], task=unlinked_task["id"],
+                                                 notes=registration["notes"])
+    harness.sync()
+    after = world(harness)
+    assert after.work[twin["guid"]] == twin, "the twin stays exactly as it was: not deleted, not moved"
+    pair = after.pair(timelog_id=twin["guid"])
+    assert pair.state is PairState.LEFT_BEHIND
+    assert f"entry {moved['id']} moved out of scope" in pair.reason
+    listed = harness.project.meltano("invoke", "timesync", "--json", "pairs", "--state", "left_behind")
+    assert listed.returncode == 0, listed.output[-3000:]
+    [shown] = json.loads(listed.stdout[listed.stdout.index("["):])
+    assert shown["id"] == pair.id
+    assert f"timesync pairs release {pair.id}" in shown["reason"]
+    released = harness.project.meltano("invoke", "timesync", "pairs", "release", str(pair.id))
+    assert released.returncode == 0, released.output[-3000:]
+    assert world(harness).pair(timelog_id=twin["guid"]).state is PairState.DELETED

@@ -52,6 +52,12 @@ TABLE: dict[PairState | None, dict[Change, tuple[str, str, str, str]]] = {
         U: ("orphan/orphaned", "orphan/orphaned", "none/orphaned", "orphan/orphaned"),
         D: ("tombstone/deleted", "orphan/orphaned", "orphan/orphaned", "tombstone/deleted"),
     },
+    PairState.LEFT_BEHIND: {
+        N: ("leave/left_behind", "leave/left_behind", "leave/left_behind", "leave/left_behind"),
+        C: ("leave/left_behind", "leave/left_behind", "leave/left_behind", "leave/left_behind"),
+        U: ("leave/left_behind", "leave/left_behind", "none/left_behind", "leave/left_behind"),
+        D: ("tombstone/deleted", "leave/left_behind", "leave/left_behind", "tombstone/deleted"),
+    },
     PairState.DELETED: {
         N: ("none/deleted", "none/deleted", "none/deleted", "none/deleted"),
         C: ("none/deleted", "none/deleted", "none/deleted", "none/deleted"),
@@ -75,7 +81,7 @@ def _cell(state: PairState | None, source: Change, twin: Change, **kwargs: objec
 
 
 def test_the_table_covers_every_cell() -> None:
-    """4 source changes x 4 twin changes x (no pair + 6 states)."""
+    """4 source changes x 4 twin changes x (no pair + 7 states)."""
     assert len(CELLS) == 4 * 4 * (1 + len(PairState))
 
 

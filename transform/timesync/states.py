@@ -26,6 +26,7 @@ class PairState(StrEnum):
     CONFLICT = "conflict"  # changed on both sides; parked until resolved
     LOCKED = "locked"  # a needed write hit an approved/closed entry; difference reported
     ORPHANED = "orphaned"  # deleted on one side while the other side changed
+    LEFT_BEHIND = "left_behind"  # one side moved out of scope (unlinked project or person); the twin stays
     DELETED = "deleted"  # tombstone: absorbs late echoes
 
 

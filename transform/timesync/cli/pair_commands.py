@@ -12,6 +12,7 @@ import click
 from timesync.backfill import describe
 from timesync.cli.base import RECENT_RUNS, CliError, _holding_run_lock, _ledger, _links, _table, cli
 from timesync.ledger import (
+    Ledger,
     PairKind,
     PairState,
 )
@@ -33,7 +34,8 @@ def status(ctx: click.Context) -> None:
         runs = ledger.runs(limit=RECENT_RUNS)
         latest = last_sync(ledger)
         outcomes = {run.id: ledger.outcome_counts(run.id) for run in runs}
-        parked = ledger.pairs(states=[PairState.CONFLICT, PairState.LOCKED, PairState.ORPHANED])
+        parked = ledger.pairs(states=[PairState.CONFLICT, PairState.LOCKED, PairState.ORPHANED,
+                                      PairState.LEFT_BEHIND])
         stuck = [p for p in ledger.pairs(states=[PairState.CREATING]) if p.attempts]
         backfills = ledger.backfills(limit=RECENT_RUNS)
     data = {
@@ -49,8 +51,8 @@ def status(ctx: click.Context) -> None:
                [[r.id, r.direction + (" (dry run)" if r.dry_run else ""), r.status, r.started_at,
                  summarize(Counter({k.split(".", 1)[-1]: v for k, v in r.counts.items() if k != "commands"})),
                  summarize(Counter(outcomes[r.id]))] for r in runs]),
-        _table("Conflicts, locked and orphaned", ["pair", "kind", "forecast", "timelog", "state", "reason"],
-               [_pair_row(p) for p in parked]),
+        _table("Conflicts, locked, orphaned and left behind",
+               ["pair", "kind", "forecast", "timelog", "state", "reason"], [_pair_row(p) for p in parked]),
         _table("Creates that keep failing", ["pair", "kind", "forecast", "timelog", "state", "reason"],
                [_pair_row(p) for p in stuck]),
         _table("Backfills of new links", ["id", "link", "state", "asked", "finished", "attempts", "message"],
@@ -59,14 +61,18 @@ def status(ctx: click.Context) -> None:
     ])
 
 
-@cli.command()
+@cli.group(invoke_without_command=True)
 @click.option("--kind", type=click.Choice([kind.value for kind in PairKind]), default=None,
               help="Only pairs of this kind.")
 @click.option("--state", "states", type=click.Choice([state.value for state in PairState]), multiple=True,
               help="Only pairs in this state (repeatable).")
 @click.pass_context
 def pairs(ctx: click.Context, kind: str | None, states: tuple[str, ...]) -> None:
-    """The ledger's pairs: each Forecast id with its TimeLog twin, state and reason (--json: every field)."""
+    """The ledger's pairs: each Forecast id with its TimeLog twin, state and reason (--json: every field).
+
+    `relink` and `release` settle a pair left behind by an entry moved out of scope."""
+    if ctx.invoked_subcommand is not None:
+        return
     with _ledger(ctx) as ledger:
         found = ledger.pairs(states=[PairState(state) for state in states] or None,
                              kind=PairKind(kind) if kind else None)
@@ -112,3 +118,32 @@ def conflicts_resolve(ctx: click.Context, pair_id: int, keep: str) -> None:
             raise CliError(str(exc)) from None
     click.echo(f"pair {pair_id}: keeping {kept}; {len(commands)} change(s) queued for {kept.other}, written by the "
                "next sync")
+
+
+def _left_behind(ledger: Ledger, pair_id: int) -> None:
+    pair = ledger.pair(pair_id)
+    if pair is None or pair.state is not PairState.LEFT_BEHIND:
+        raise CliError(f"pair {pair_id} is not left behind (see `timesync pairs --state left_behind`)")
+
+
+@pairs.command("relink")
+@click.argument("pair_id", type=int)
+@click.pass_context
+def pairs_relink(ctx: click.Context, pair_id: int) -> None:
+    """Sync a left-behind pair again, once its entry is back in a linked project (the next change on either side
+    is written as usual; an entry still out of scope is left behind again)."""
+    with _ledger(ctx) as ledger, _holding_run_lock(ledger):
+        _left_behind(ledger, pair_id)
+        ledger.settle_pair(pair_id, PairState.LINKED, "relinked by `timesync pairs relink`")
+    click.echo(f"pair {pair_id}: synced again from the next run")
+
+
+@pairs.command("release")
+@click.argument("pair_id", type=int)
+@click.pass_context
+def pairs_release(ctx: click.Context, pair_id: int) -> None:
+    """Let a left-behind pair go: both entries stay as they are, and neither is synced again."""
+    with _ledger(ctx) as ledger, _holding_run_lock(ledger):
+        _left_behind(ledger, pair_id)
+        ledger.settle_pair(pair_id, PairState.DELETED, "released by `timesync pairs release`: both entries kept")
+    click.echo(f"pair {pair_id}: released; both entries stay as they are, unsynced")

@@ -6,6 +6,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from sqlalchemy import update
+
 from timesync.ledger.base import LedgerBase, utc_now
 from timesync.ledger.tables import PairRow, RunItemRow
 from timesync.model import Direction, json_text
@@ -23,6 +25,12 @@ class OutcomeRecords(LedgerBase):
         ``twin_snapshot`` (rounding); it becomes the base, so reading it back is no change (no echo).
         """
         self._finish(command, Outcome.CREATED, remote_id=str(remote_id), written=written, message=message)
+
+    def settle_pair(self, pair_id: int, state: PairState, reason: str) -> None:
+        """A person's decision about a parked pair (`timesync pairs relink|release`): its new state and why."""
+        with self._session() as session:
+            session.execute(update(PairRow).where(PairRow.id == pair_id).values(
+                state=state.value, reason=reason, updated_at=utc_now()))
 
     def record_outcome(self, command: Mapping[str, Any], outcome: Outcome, *,
                        written: Mapping[str, Any] | None = None, current: Mapping[str, Any] | None = None,

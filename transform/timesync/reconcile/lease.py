@@ -16,6 +16,7 @@ _REFUSAL_OUTCOME: dict[Action, Outcome] = {
     Action.PARK: Outcome.CONFLICT,
     Action.LOCK: Outcome.LOCKED,
     Action.ORPHAN: Outcome.ORPHANED,
+    Action.LEAVE: Outcome.SKIPPED,
     Action.YIELD: Outcome.SKIPPED,
     Action.TOMBSTONE: Outcome.DELETED,
     Action.NONE: Outcome.SKIPPED,

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 CLASSIFICATION: dict[Action, str] = {
     Action.CREATE: "new", Action.UPDATE: "changed", Action.MOVE: "moved", Action.DELETE: "deleted",
     Action.NONE: "unchanged", Action.PARK: "conflict", Action.LOCK: "locked", Action.ORPHAN: "orphaned",
-    Action.TOMBSTONE: "deleted", Action.YIELD: "conflict_yielded",
+    Action.TOMBSTONE: "deleted", Action.YIELD: "conflict_yielded", Action.LEAVE: "left_behind",
 }
 # Commands per planned time entry, by the rule's action (a stale create intent adds a delete: see EntryWrite.count).
 ENTRY_COMMAND_COUNT: dict[Action, int] = {Action.CREATE: 1, Action.UPDATE: 1, Action.MOVE: 2}

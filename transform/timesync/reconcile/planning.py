@@ -237,6 +237,8 @@ class Planner:
                                         OutOfScope.UNLINKED_PROJECT: f"{self.source} project {entry.project_id}"}
             what = unlinked.get(reason, "")
             plan.out_of_scope(PairKind.TIME_ENTRY, entry.id, reason, what)
+            if pair is not None and pair.state is PairState.LINKED and reason != OutOfScope.NON_PROJECT_TIME:
+                self._leave_behind(entry, pair, what or reason)
             return
         ref = landing.task_ref
         if ref is not None and landing.image.task_id is None and not self._task_will_exist(ref):
@@ -261,6 +263,18 @@ class Planner:
         if moved_from and decision.action is Action.UPDATE:
             decision = Decision(Action.UPDATE, PairState.LINKED, f"moved in Forecast (was registration {moved_from})")
         self._plan_entry_write(entry, image, landing.task_ref, pair, decision, source_change)
+
+    def _leave_behind(self, entry: TimeEntry, pair: Pair, where: str) -> None:
+        """A synced entry moved out of scope: its twin stays where it was, no longer synced, until a person settles
+        it. Reported once (the pair's state says it from then on), never written: deleting the twin could lose
+        hours someone still bills, and keeping both synced would count them twice."""
+        twin = pair.id_on(self.target)
+        reason = (f"{self.source} entry {entry.id} moved out of scope ({where}); its {self.target} twin {twin} is "
+                  f"left behind and no longer synced. Settle it: move the entry back, then `timesync pairs relink "
+                  f"{pair.id}`; or `timesync pairs release {pair.id}` to keep both as they are, unsynced")
+        decision = Decision(Action.LEAVE, PairState.LEFT_BEHIND, reason)
+        planned = PlannedPair(PairKind.TIME_ENTRY, pair_id=pair.id, state=PairState.LEFT_BEHIND, reason=reason)
+        self.plan.note(PairKind.TIME_ENTRY, entry.id, decision, self.plan.add_pair_write(planned, entry.id))
 
     def _echo_of_unconfirmed_create(self, entry: TimeEntry) -> bool:
         """True when ``entry`` is what an unconfirmed create of the other direction wrote (a crash cut it short)."""

@@ -31,6 +31,7 @@ class Action(StrEnum):
     PARK = "park"  # conflict: reported, nothing written
     LOCK = "lock"  # a write would touch an approved/closed entry: reported, nothing written
     ORPHAN = "orphan"  # deleted on one side, changed on the other: reported, nothing written
+    LEAVE = "leave"  # moved out of scope: the twin is left behind, reported, nothing written until settled
     TOMBSTONE = "tombstone"  # gone (or let go): mark the pair deleted, nothing written
     YIELD = "yield"  # the conflict policy chose the twin's value; the other direction carries it
 
@@ -111,6 +112,14 @@ def _decide(source: Change, twin: Change, state: PairState | None, source_side: 
         if quiet:
             return Decision(Action.NONE, PairState.LOCKED, "locked, no new difference")
         return Decision(Action.LOCK, PairState.LOCKED, "locked: not written, the difference is reported")
+    if state is PairState.LEFT_BEHIND:
+        # Parked until a person settles it (`timesync pairs relink|release`): writing either way could pull the
+        # moved entry back into a linked project, or count its hours twice.
+        if both_deleted:
+            return Decision(Action.TOMBSTONE, PairState.DELETED, "left behind, then deleted on both sides")
+        if quiet:
+            return Decision(Action.NONE, PairState.LEFT_BEHIND, "left behind, no new change")
+        return Decision(Action.LEAVE, PairState.LEFT_BEHIND, "left behind: change reported, nothing written")
     if state is PairState.ORPHANED:
         if both_deleted:
             return Decision(Action.TOMBSTONE, PairState.DELETED, "orphan resolved: deleted on both sides")
