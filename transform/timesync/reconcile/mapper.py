@@ -10,13 +10,14 @@ from singer_sdk.mapper_base import InlineMapper
 
 from timesync.adapters import ADAPTER_TYPES, ADAPTERS, Adapter, source_adapter
 from timesync.ledger import Ledger, run_lock
+from timesync.ledger.store import EmptyLedgerUrlError
 from timesync.links import LinksError, load_links, unknown_ids
 from timesync.model import Direction, Side
 from timesync.progress import Progress
 from timesync.reconcile.bookmarks import BookmarkGuard, StaleLedgerError
 from timesync.reconcile.commands import COMMAND_KEY, COMMAND_SCHEMA, COMMAND_STREAM
 from timesync.reconcile.engine import FloodGuardError, Reconciler
-from timesync.reconcile.facts import FactGuard, FactMismatchError
+from timesync.reconcile.facts import LEDGER_TOOL_FACT, FactGuard, FactMismatchError
 from timesync.reconcile.report import plan_lines, plan_summary
 from timesync.settings import LEDGER_SETTINGS
 
@@ -87,7 +88,16 @@ class ReconcileMapper(InlineMapper):
             self.links = links.for_tool(self.adapter.tool) if self.adapter else links
         except LinksError as exc:
             self._fail(str(exc))
-        self.ledger = Ledger.open(self.config.get("ledger_url"))
+        try:
+            self.ledger = Ledger.open(self.config.get("ledger_url"))
+        except EmptyLedgerUrlError as exc:
+            self._fail(str(exc))
+        self.facts = FactGuard(self.ledger)
+        try:  # a job's ledger is its own: job sync's pairs Forecast, harvest-to-timelog's Harvest (facts.py)
+            self.facts.observe({LEDGER_TOOL_FACT: self.adapter.tool if self.adapter else "forecast"})
+        except FactMismatchError as exc:
+            self.ledger.close()
+            self._fail(str(exc))
         try:
             # The first pipeline of job `sync` takes the lock for its `meltano run`; the second renews it.
             taken_over = self.ledger.acquire_run_lock(run_lock.Holder.meltano_parent())
@@ -97,7 +107,6 @@ class ReconcileMapper(InlineMapper):
         if taken_over:
             self.logger.warning("%s", taken_over)
         self.dry_run = bool(self.config.get("dry_run"))
-        self.facts = FactGuard(self.ledger)
         self.reconciler: Reconciler | None = None
         self.stream_sides: dict[str, Side | None] = {}
         self.held_states: list[dict[str, t.Any]] = []
