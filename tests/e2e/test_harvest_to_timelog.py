@@ -1,0 +1,172 @@
+"""Job harvest-to-timelog through the real `meltano run`: singer-io's tap-harvest (unmodified) against the Harvest
+simulator, the reconcile mapper with the Harvest adapter, target-timelog against the TimeLog simulator (issue 17).
+
+Creates, edits and (with job harvest-to-timelog-recheck) deletions in Harvest arrive in TimeLog; a second run writes
+nothing; Harvest's decimal hours become whole minutes as stated (README); nothing is ever written to Harvest. Every
+expectation is computed here from what the Harvest API lists, with this file's own rounding, never the product's.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import yaml
+
+from sandbox.editors import HarvestEditor
+from sandbox.harvest import demo
+from sandbox.pipeline import IsolatedMeltano, MeltanoRun, sandbox_plugin_env
+from sandbox.testing import SandboxProcess
+from timesync.ledger import Ledger
+
+pytestmark = [pytest.mark.e2e]
+
+#: A small Harvest account: enough entries on linked and unlinked projects and users, quick to sync.
+HARVEST_ENTRIES, HARVEST_SEED = 60, 7
+#: TimeLog's stand-in for an empty note (target-timelog: a work unit needs a Description).
+EMPTY_NOTE = "-"
+JOB, RECHECK = "harvest-to-timelog", "harvest-to-timelog-recheck"
+
+Work = tuple[int, str, int, str, str]  # employee, date, minutes, note, Harvest task assignment id (external key)
+
+
+def minutes_of(hours: float) -> int:
+    """This test's reading of the stated rule: hours x 60 to the nearest minute, half a minute up."""
+    return int(Decimal(str(hours)) * 60 + Decimal("0.5"))
+
+
+@dataclass
+class HarvestWorld:
+    """The sandbox with a small Harvest account, the demo links' `harvest` section, a project that never synced."""
+
+    sandbox: SandboxProcess
+    project: IsolatedMeltano
+    harvest: HarvestEditor
+    links: dict
+
+    def run(self, job: str = JOB) -> MeltanoRun:
+        run = self.project.run(job)
+        if run.returncode != 0:
+            pytest.fail(f"meltano run {job} failed ({run.returncode}):\n{run.output[-6000:]}")
+        return run
+
+    def entries(self) -> list[dict]:
+        """Every time entry as the Harvest API lists it (what the tap reads)."""
+        return self.harvest.list_all("time_entries", "time_entries")
+
+    def expected(self, entries: Iterable[dict] | None = None) -> Counter[Work]:
+        """The TimeLog work the links put in scope: linked project and user, stopped timers only."""
+        projects = {p["harvest"] for p in self.links["projects"]}
+        users = {p["harvest"]: p["timelog"] for p in self.links["persons"]}
+        return Counter(
+            (users[e["user"]["id"]], e["spent_date"], minutes_of(e["hours"]), e["notes"] or EMPTY_NOTE,
+             str(e["task_assignment"]["id"]))
+            for e in (self.entries() if entries is None else entries)
+            if e["project"]["id"] in projects and e["user"]["id"] in users and not e["is_running"])
+
+    def timelog_work(self) -> Counter[Work]:
+        """The TimeLog work on tasks keyed to Harvest, with the task's Harvest key."""
+        state = self.sandbox.timelog.state()
+        keys = {t["task_id"]: k["external_id"] for t in state["tasks"] for k in t.get("external_keys") or []
+                if k["system_name"] == "Harvest"}
+        return Counter((u["employee_id"], u["start_at"][:10], u["minutes"], u["description"], keys[u["task_id"]])
+                       for u in state["work_units"] if u["task_id"] in keys)
+
+
+@pytest.fixture
+def world(sandbox: SandboxProcess, small_world: tuple[dict, dict], tmp_path: Path) -> HarvestWorld:
+    sandbox.timelog.reset(small_world[1])
+    sandbox.harvest.reset(demo.generate(HARVEST_ENTRIES, HARVEST_SEED))
+    links = {"projects": [], "persons": [], "harvest": demo.demo_links()}
+    links_path = tmp_path / "links.yml"
+    links_path.write_text(yaml.safe_dump(links, sort_keys=False), encoding="utf-8")
+    env = sandbox_plugin_env(sandbox.forecast_url, sandbox.timelog_url, sandbox.harvest_url)
+    project = IsolatedMeltano(tmp_path / "project", env, links_path=links_path)
+    return HarvestWorld(sandbox, project, HarvestEditor(sandbox.harvest_url or ""), links["harvest"])
+
+
+def _timelog_writes(sandbox: SandboxProcess) -> dict:
+    return sandbox.timelog.stats()["writes"]
+
+
+def test_harvest_time_arrives_edits_follow_deletions_with_the_recheck_and_a_second_run_writes_nothing(
+        world: HarvestWorld) -> None:
+    sandbox = world.sandbox
+    before = world.sandbox.timelog.state()
+    first = world.expected()
+    assert sum(first.values()) >= 10, "the small account must have in-scope time"
+    assert world.timelog_work() == Counter()
+
+    world.run()
+    assert world.timelog_work() == first
+    # The other work in TimeLog is untouched.
+    assert len(sandbox.timelog.state()["work_units"]) == len(before["work_units"]) + sum(first.values())
+
+    # A person edits in Harvest: hours and notes of one entry, new entries (one out of scope), a deletion.
+    in_scope = [e for e in world.entries() if world.expected([e]) and not e["is_locked"]]
+    edited, deleted, slot = in_scope[0], in_scope[1], in_scope[2]
+    world.harvest.update_time_entry(edited["id"], hours=0.333, notes="Edited in Harvest ✏️ & <b>")
+    world.harvest.delete_time_entry(deleted["id"])
+    tenth = world.harvest.create_time_entry(user_id=slot["user"]["id"], project_id=slot["project"]["id"],
+                                            task_id=slot["task"]["id"], spent_date=slot["spent_date"], hours=0.1,
+                                            notes="a tenth")
+    odd = world.harvest.create_time_entry(user_id=slot["user"]["id"], project_id=slot["project"]["id"],
+                                          task_id=slot["task"]["id"], spent_date=slot["spent_date"], hours=1.005)
+    linked_projects = {p["harvest"] for p in world.links["projects"]}
+    unlinked = next(e for e in world.entries() if e["project"]["id"] in linked_projects and not world.expected([e]))
+    world.harvest.create_time_entry(user_id=unlinked["user"]["id"], project_id=unlinked["project"]["id"],
+                                    task_id=unlinked["task"]["id"], spent_date=unlinked["spent_date"], hours=2)
+
+    world.run()
+    live = world.expected()
+    deleted_work = world.expected([deleted])
+    assert sum(deleted_work.values()) == 1
+    # The incremental run brings the edit and the creates; the deletion is invisible to tap-harvest.
+    assert world.timelog_work() == live + deleted_work
+    by_id = {e["id"]: e for e in world.entries()}
+    # The stated rounding, as Harvest holds the values (two decimals: 0.333 h is kept as 0.33, 1.005 h as 1.01).
+    assert [(by_id[i]["hours"], minutes_of(by_id[i]["hours"])) for i in (edited["id"], tenth["id"], odd["id"])] == [
+        (0.33, 20), (0.1, 6), (1.01, 61)]
+    minutes = {note: m for (_e, _d, m, note, _t) in world.timelog_work()}
+    assert (minutes["Edited in Harvest ✏️ & <b>"], minutes["a tenth"]) == (20, 6)
+
+    # The recheck re-reads every entry: the deleted one is missing, so its twin goes.
+    world.run(RECHECK)
+    assert world.timelog_work() == live
+
+    # Quiet: neither job writes anything more, and Harvest was only ever read.
+    sandbox.timelog.clear_stats()
+    world.run()
+    world.run(RECHECK)
+    assert _timelog_writes(sandbox) == {}
+    assert world.timelog_work() == live
+    harvest = sandbox.harvest.stats()
+    assert harvest["requests"], "the runs read Harvest"
+    # Only this test's own edits wrote to Harvest (the token refresh is not a write).
+    assert harvest["writes"] == {"POST /v2/time_entries": 3, "PATCH /v2/time_entries/{id}": 1,
+                                 "DELETE /v2/time_entries/{id}": 1}
+
+
+def test_the_harvest_job_keeps_its_own_ledger_and_refuses_job_syncs(world: HarvestWorld) -> None:
+    """Pointing the Harvest job at job sync's ledger stops it before it writes: the two never share pairs."""
+    sync_ledger = world.project.ledger_url
+    world.project.plugin_env["TIMESYNC_HARVEST_LEDGER_URL"] = sync_ledger
+    ledger = Ledger.open(sync_ledger)
+    try:
+        ledger.record_fact("ledger.tool", "forecast", "job sync")
+    finally:
+        ledger.close()
+    run = world.project.run(JOB)
+    assert run.returncode != 0
+    assert "ledger.tool is 'harvest' in this run's records, but the ledger recorded 'forecast'" in run.output
+    assert world.timelog_work() == Counter()
+
+    world.project.plugin_env["TIMESYNC_HARVEST_LEDGER_URL"] = ""
+    run = world.project.run(JOB)
+    assert run.returncode != 0
+    assert "ledger_url is empty" in run.output
+    assert "TIMESYNC_HARVEST_LEDGER_URL" in run.output
