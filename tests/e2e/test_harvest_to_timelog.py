@@ -8,6 +8,11 @@ expectation is computed here from what the Harvest API lists, with this file's o
 
 from __future__ import annotations
 
+import os
+import random
+import signal
+import subprocess
+import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -19,7 +24,7 @@ import yaml
 
 from sandbox.editors import HarvestEditor
 from sandbox.harvest import demo
-from sandbox.pipeline import IsolatedMeltano, MeltanoRun, sandbox_plugin_env
+from sandbox.pipeline import MELTANO, REPO_ROOT, IsolatedMeltano, MeltanoRun, sandbox_plugin_env
 from sandbox.testing import SandboxProcess
 from timesync.ledger import Ledger
 
@@ -48,8 +53,9 @@ class HarvestWorld:
     harvest: HarvestEditor
     links: dict
 
-    def run(self, job: str = JOB) -> MeltanoRun:
-        run = self.project.run(job)
+    def run(self, job: str = JOB, *, force: bool = False) -> MeltanoRun:
+        """`meltano run JOB`; `force` after a kill -9, whose run Meltano counts as running for 5 minutes."""
+        run = self.project.run(*(["--force"] if force else []), job)
         if run.returncode != 0:
             pytest.fail(f"meltano run {job} failed ({run.returncode}):\n{run.output[-6000:]}")
         return run
@@ -170,3 +176,54 @@ def test_the_harvest_job_keeps_its_own_ledger_and_refuses_job_syncs(world: Harve
     assert run.returncode != 0
     assert "ledger_url is empty" in run.output
     assert "TIMESYNC_HARVEST_LEDGER_URL" in run.output
+
+
+#: (seed, writes before the hold) per crash: the first run writes about 56 times (20 tasks, 35 allocations, one
+#: InsertWork batch); the points fall among the tasks, the allocations and on the work batch.
+CRASH_SEED = 1717
+CRASHES = 3
+
+
+@pytest.mark.suite
+def test_a_kill_9_mid_run_then_a_rerun_leaves_no_duplicate_and_loses_nothing(world: HarvestWorld) -> None:
+    """Invariant 3 for the Harvest job: TimeLog holds every request after the k-th write, the whole `meltano run`
+    process group is killed with SIGKILL (the held request is then served to nobody), and the next run recovers."""
+    rng = random.Random(CRASH_SEED)
+    expected = world.expected()
+    reached = 0
+    for crash in range(CRASHES):
+        k = rng.randrange(0, 56)
+        world.sandbox.timelog.clear_stats()
+        world.sandbox.timelog.faults(block_after_writes=k)
+        log = world.project.workdir / f"crash-{crash}.log"
+        with log.open("w", encoding="utf-8") as handle:
+            process = subprocess.Popen(
+                [MELTANO, "run", "--state-id-suffix", world.project.workdir.name, "--force", JOB], cwd=REPO_ROOT,
+                env=world.project.env(), stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + 600
+        while process.poll() is None and time.monotonic() < deadline:
+            if world.sandbox.timelog.stats()["faults"].get("blocked", 0) > 0:
+                os.killpg(process.pid, signal.SIGKILL)
+                reached += 1
+                break
+            time.sleep(0.2)
+        process.wait(timeout=60)
+        world.sandbox.timelog.faults()  # releases the held request: served to a client that is gone
+        assert process.returncode != 0 or world.timelog_work() == expected, log.read_text(encoding="utf-8")[-4000:]
+    assert reached >= 1, "no crash point was reached"
+
+    world.run(force=True)
+    work = world.timelog_work()
+    assert [w for w, n in work.items() if n > 1] == [], "duplicates after the crashes"
+    assert work == expected
+    # Each Harvest task assignment has one TimeLog task, each employee one allocation per task.
+    state = world.sandbox.timelog.state()
+    keys = Counter(k["external_id"] for t in state["tasks"] for k in t.get("external_keys") or []
+                   if k["system_name"] == "Harvest")
+    assert [key for key, n in keys.items() if n > 1] == []
+    allocations = Counter((a["employee_id"], a["task_id"]) for a in state["allocations"])
+    assert [pair for pair, n in allocations.items() if n > 1] == []
+
+    world.sandbox.timelog.clear_stats()
+    world.run(force=True)
+    assert _timelog_writes(world.sandbox) == {}
