@@ -157,8 +157,20 @@ def test_harvest_time_arrives_edits_follow_deletions_with_the_recheck_and_a_seco
                                  "DELETE /v2/time_entries/{id}": 1}
 
 
-def test_the_harvest_job_keeps_its_own_ledger_and_refuses_job_syncs(world: HarvestWorld) -> None:
-    """Pointing the Harvest job at job sync's ledger stops it before it writes: the two never share pairs."""
+def test_the_harvest_job_refuses_a_lost_ledger_job_syncs_ledger_and_none(world: HarvestWorld) -> None:
+    """A lost Harvest ledger (Meltano's bookmark is one it never passed on), job sync's ledger (the two never share
+    pairs) and an unset ledger variable each stop the job before it writes anything."""
+    world.run()
+    synced = world.timelog_work()
+    ledger_file = Path(world.project.harvest_ledger_url.removeprefix("sqlite:///"))
+    for path in ledger_file.parent.glob(ledger_file.name + "*"):
+        path.rename(path.with_name("lost-" + path.name))
+    world.harvest.update_time_entry(world.entries()[0]["id"], notes="edited after the ledger was lost")
+    run = world.project.run(JOB)
+    assert run.returncode != 0
+    assert "never passed on" in run.output
+    assert world.timelog_work() == synced
+
     sync_ledger = world.project.ledger_url
     world.project.plugin_env["TIMESYNC_HARVEST_LEDGER_URL"] = sync_ledger
     ledger = Ledger.open(sync_ledger)
@@ -169,7 +181,7 @@ def test_the_harvest_job_keeps_its_own_ledger_and_refuses_job_syncs(world: Harve
     run = world.project.run(JOB)
     assert run.returncode != 0
     assert "ledger.tool is 'harvest' in this run's records, but the ledger recorded 'forecast'" in run.output
-    assert world.timelog_work() == Counter()
+    assert world.timelog_work() == synced
 
     world.project.plugin_env["TIMESYNC_HARVEST_LEDGER_URL"] = ""
     run = world.project.run(JOB)

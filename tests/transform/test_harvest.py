@@ -275,3 +275,21 @@ def test_pair_states_stay_as_the_ledger_api_names_them() -> None:
     """The absence check reads creating, linked and locked pairs (engine.ABSENCE_STATES)."""
     from timesync.reconcile.engine import ABSENCE_STATES
     assert set(ABSENCE_STATES) == {PairState.CREATING, PairState.LINKED, PairState.LOCKED}
+
+
+def test_a_ledger_that_never_passed_the_harvest_bookmark_on_refuses(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                                     caplog: pytest.LogCaptureFixture) -> None:
+    """tap-harvest writes the state it resumed from after its first SCHEMA, before any RECORD; that bookmark must be
+    one this ledger passed on, else the ledger is lost or another one (reconcile/bookmarks.py)."""
+    out = _run(tmp_path, _harvest_input(ENTRY), capsys)
+    passed_on = [m for m in out if m["type"] == "STATE"][-1]
+    resumed = {"type": "STATE", "value": passed_on["value"] | {"currently_syncing": "users"}}
+    second = _harvest_input()
+    second.insert(1, resumed)
+    assert _run(tmp_path, second, capsys)[-1]["type"] == "STATE"  # the same ledger knows it: the run goes on
+
+    other = tmp_path / "lost"
+    other.mkdir()
+    with pytest.raises(SystemExit):
+        _run(other, second, capsys)
+    assert "never passed on" in caplog.text

@@ -29,6 +29,10 @@ class Adapter(Protocol):
     entry_stream: ClassVar[str]
     # Streams the tap must read whole on every run (the mapper drops their bookmarks from the STATE it passes on).
     whole_streams: ClassVar[frozenset[str]]
+    # Where the tap says which bookmark it resumed from: "before_schema" (singer-sdk taps write it before their first
+    # SCHEMA) or "before_records" (singer-python taps like tap-harvest write it after the first SCHEMA, before any
+    # RECORD). The mapper checks that bookmark against the ledger (reconcile/bookmarks.py).
+    resumed_state: ClassVar[str]
 
     def to_canonical(self, stream: str, record: Mapping[str, Any]) -> list[CanonicalRecord]:
         """Canonical records for one tap record (empty for streams the sync does not read)."""

@@ -59,6 +59,8 @@ class HarvestAdapter:
     # Streams read whole on every run: the mapper drops their bookmarks from the STATE it passes on, so links.yml
     # is checked against every project and user, and every task assignment finds its task's name.
     whole_streams: ClassVar[frozenset[str]] = frozenset({"tasks", "project_tasks", "users", "projects"})
+    # tap-harvest (singer-python) writes the state it resumed from after its first stream's SCHEMA, before records.
+    resumed_state: ClassVar[str] = "before_records"
     # Nothing is written to Harvest, so no Harvest field needs a move.
     immutable_entry_fields: ClassVar[frozenset[str]] = frozenset()
 

@@ -55,6 +55,7 @@ class TimeLogAdapter:
     tool: ClassVar[str] = "timelog"
     entry_stream: ClassVar[str] = "work"
     whole_streams: ClassVar[frozenset[str]] = frozenset()  # the tap reads its full-table streams whole itself
+    resumed_state: ClassVar[str] = "before_schema"  # a singer-sdk tap
     stream_keys: ClassVar[Mapping[str, Sequence[str]]] = {
         "work": ("work_unit_guid",),
         "work_deletions": ("work_unit_guid",),

@@ -110,9 +110,11 @@ class ReconcileMapper(InlineMapper):
         self.reconciler: Reconciler | None = None
         self.stream_sides: dict[str, Side | None] = {}
         self.held_states: list[dict[str, t.Any]] = []
-        # The STATE a singer-sdk tap writes before its first SCHEMA: the bookmark Meltano resumed it from.
+        # The STATE a singer-sdk tap writes before its first SCHEMA (tap-harvest: before its first RECORD): the
+        # bookmark Meltano resumed it from.
         self.starting_state: dict[str, t.Any] | None = None
         self.schema_seen = False
+        self.record_seen = False
         # deletions_by_absence: every entry id the re-read listed.
         self.listed: set[str] = set()
         self.reading = Progress(self.logger, "reading", "records").__enter__()
@@ -149,6 +151,7 @@ class ReconcileMapper(InlineMapper):
         """Collect the record; the plan needs the whole input (moves, the flood guard)."""
         self._assert_line_requires(message_dict, requires={"stream", "record"})
         stream, side = message_dict["stream"], self.stream_sides.get(message_dict["stream"])
+        self.record_seen = True
         if side is not None:
             try:
                 self.facts.observe(ADAPTERS[side].observed_facts(stream, message_dict["record"]))
@@ -164,7 +167,8 @@ class ReconcileMapper(InlineMapper):
     def map_state_message(self, message_dict: dict[str, t.Any]) -> t.Iterable[singer.Message]:
         """Hold STATE unchanged and emit it after the commands, so a bookmark never passes unsent commands."""
         self._assert_line_requires(message_dict, requires={"value"})
-        if not self.schema_seen and self.starting_state is None:
+        resumed_before_records = self.adapter is not None and self.adapter.resumed_state == "before_records"
+        if self.starting_state is None and not self.record_seen and (not self.schema_seen or resumed_before_records):
             self.starting_state = message_dict["value"]
         self.held_states.append(self._passed_on(message_dict))
         yield from ()
