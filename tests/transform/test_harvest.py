@@ -15,7 +15,7 @@ import pytest
 from timesync.adapters import HarvestAdapter, source_adapter
 from timesync.adapters.base import BadRecordError
 from timesync.ledger import Ledger, PairKind, PairState
-from timesync.links import LinksError, link_changes, parse_links, unknown_ids
+from timesync.links import LinksError, link_changes, load_links, parse_links, unknown_ids
 from timesync.model import Assignment, Side, Task, TimeEntry
 from timesync.reconcile.commands import COMMAND_SCHEMA
 from timesync.reconcile.mapper import ReconcileMapper
@@ -293,3 +293,17 @@ def test_a_ledger_that_never_passed_the_harvest_bookmark_on_refuses(tmp_path: Pa
     with pytest.raises(SystemExit):
         _run(other, second, capsys)
     assert "never passed on" in caplog.text
+
+
+def test_the_readmes_harvest_links_are_the_sandbox_demos() -> None:
+    """links.harvest.example.yml, which the README's walkthrough copies, links what the demo data links."""
+    from sandbox.harvest.demo import demo_links
+
+    example = load_links(Path(__file__).resolve().parents[2] / "links.harvest.example.yml")
+    harvest = example.for_tool("harvest")
+    expected = demo_links()
+    assert [(int(p.forecast), int(p.timelog)) for p in harvest.projects] == [
+        (link["harvest"], link["timelog"]) for link in expected["projects"]]
+    assert [(int(p.forecast), int(p.timelog)) for p in harvest.persons] == [
+        (link["harvest"], link["timelog"]) for link in expected["persons"]]
+    assert (example.projects, example.persons) == ((), ())
