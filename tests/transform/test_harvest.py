@@ -11,9 +11,13 @@ from typing import Any
 
 import jsonschema
 import pytest
+from click.testing import CliRunner
 
+from harvest_api import HarvestApiError, HarvestReader
+from sandbox.harvest import demo
 from timesync.adapters import HarvestAdapter, source_adapter
 from timesync.adapters.base import BadRecordError
+from timesync.cli import Services, cli
 from timesync.ledger import Ledger, PairKind, PairState
 from timesync.links import LinksError, link_changes, load_links, parse_links, unknown_ids
 from timesync.model import Assignment, Side, Task, TimeEntry
@@ -295,15 +299,107 @@ def test_a_ledger_that_never_passed_the_harvest_bookmark_on_refuses(tmp_path: Pa
     assert "never passed on" in caplog.text
 
 
-def test_the_readmes_harvest_links_are_the_sandbox_demos() -> None:
-    """links.harvest.example.yml, which the README's walkthrough copies, links what the demo data links."""
-    from sandbox.harvest.demo import demo_links
+# -- timesync links suggest|check --tool harvest ---------------------------------------------------------------
 
-    example = load_links(Path(__file__).resolve().parents[2] / "links.harvest.example.yml")
-    harvest = example.for_tool("harvest")
-    expected = demo_links()
-    assert [(int(p.forecast), int(p.timelog)) for p in harvest.projects] == [
-        (link["harvest"], link["timelog"]) for link in expected["projects"]]
-    assert [(int(p.forecast), int(p.timelog)) for p in harvest.persons] == [
-        (link["harvest"], link["timelog"]) for link in expected["persons"]]
-    assert (example.projects, example.persons) == ((), ())
+HARVEST_USERS = [
+    {"id": 3100001, "first_name": "Ada", "last_name": "L", "email": "ADA@example.com", "is_active": True},
+    {"id": 3100002, "first_name": "Bo", "last_name": "M", "email": "bo@example.com", "is_active": True},
+]
+HARVEST_PROJECTS = [{"id": 14100001, "name": "Website relaunch", "code": "P-1", "is_active": True},
+                    {"id": 14100002, "name": "Menu app", "code": None, "is_active": True}]
+TIMELOG_EMPLOYEES = [{"ID": "7", "FirstName": "Ada", "LastName": "L", "Email": "ada@example.com", "Status": "1"}]
+TIMELOG_PROJECTS = [{"ID": "2001", "No": "P-1", "Name": "Website", "Status": "1"},
+                    {"ID": "2002", "No": "P-2", "Name": "Portal", "Status": "1"}]
+
+
+class FakeHarvest:
+    def users(self) -> list[dict[str, Any]]:
+        return HARVEST_USERS
+
+    def projects(self) -> list[dict[str, Any]]:
+        return HARVEST_PROJECTS
+
+
+class FakeTimeLog:
+    def employees(self, parse: Any) -> list[Any]:
+        return [parse(item) for item in TIMELOG_EMPLOYEES]
+
+    def projects(self, parse: Any) -> list[Any]:
+        return [parse(item) for item in TIMELOG_PROJECTS]
+
+
+def _cli(tmp_path: Path, *args: str) -> Any:
+    def no_forecast() -> Any:
+        raise AssertionError("--tool harvest reads Harvest, not Forecast")
+
+    services = Services(forecast=no_forecast, timelog=FakeTimeLog, run=lambda argv, env: 0, harvest=FakeHarvest)
+    return CliRunner().invoke(cli, ["--ledger-url", f"sqlite:///{tmp_path / 'ledger.db'}", "--links-path",
+                                    str(tmp_path / "links.yml"), *args], obj=services, catch_exceptions=False)
+
+
+def test_links_suggest_for_harvest_proposes_the_harvest_section(tmp_path: Path) -> None:
+    result = _cli(tmp_path, "links", "suggest", "--tool", "harvest", "--write")
+    assert result.exit_code == 0, result.output
+    assert "Unmatched harvest users" in result.output
+    links = load_links(tmp_path / "links.yml")
+    assert (links.projects, links.persons) == ((), ())
+    harvest = links.for_tool("harvest")
+    assert [(p.forecast, p.timelog) for p in harvest.persons] == [("3100001", "7")]  # email, any case
+    assert [(p.forecast, p.timelog) for p in harvest.projects] == [("14100001", "2001")]  # same number
+
+
+def test_links_check_for_harvest_names_the_missing_ids_and_the_field(tmp_path: Path) -> None:
+    (tmp_path / "links.yml").write_text("projects: []\npersons: []\nharvest:\n  projects:\n"
+                                        "    - {harvest: 14100009, timelog: 2002}\n  persons:\n"
+                                        "    - {harvest: 3100001, timelog: 8}\n")
+    result = _cli(tmp_path, "--json", "links", "check", "--tool", "harvest")
+    assert result.exit_code == 1
+    where = str(tmp_path / "links.yml")
+    assert json.loads(result.output)["missing"] == [[f"{where}:5", "project", "harvest", "14100009"],
+                                                    [f"{where}:7", "person", "timelog", "8"]]
+    (tmp_path / "links.yml").write_text("projects: []\npersons: []\n")
+    result = _cli(tmp_path, "links", "check", "--tool", "harvest")
+    assert result.exit_code == 1
+    assert "no `harvest` section" in result.output
+
+
+def test_an_empty_ledger_url_is_refused_not_taken_for_the_default(tmp_path: Path) -> None:
+    """`timesync--harvest` with TIMESYNC_HARVEST_LEDGER_URL unset must not open job sync's ledger."""
+    result = CliRunner().invoke(cli, ["--ledger-url", "", "status"], obj=Services(
+        forecast=FakeHarvest, timelog=FakeTimeLog, run=lambda argv, env: 0))
+    assert result.exit_code == 1
+    assert "ledger_url is empty" in result.output
+
+
+def test_the_harvest_client_reads_users_and_projects_from_the_simulator_page_by_page() -> None:
+    """harvest_api against the Harvest simulator in process: the refresh grant, the account, every page."""
+    from sandbox import credentials
+    from sandbox.common.server import SimulatorServer
+    from sandbox.harvest.app import HarvestApp
+    from sandbox.harvest.options import HarvestOptions
+
+    app = HarvestApp(demo.build_demo(), options=HarvestOptions(default_per_page=3))
+    server = SimulatorServer(app, 0)
+    server.start_in_thread()
+    try:
+        reader = HarvestReader(client_id=credentials.HARVEST_CLIENT_ID,
+                               client_secret=credentials.HARVEST_CLIENT_SECRET,
+                               refresh_token=credentials.HARVEST_REFRESH_TOKEN,
+                               user_agent=credentials.HARVEST_USER_AGENT, id_url=f"{server.url}/api/v2",
+                               api_url=f"{server.url}/v2")
+        users, projects = reader.users(), reader.projects()
+        wrong = HarvestReader(client_id=credentials.HARVEST_CLIENT_ID, client_secret="not-the-secret",
+                              refresh_token=credentials.HARVEST_REFRESH_TOKEN, user_agent="x",
+                              id_url=f"{server.url}/api/v2", api_url=f"{server.url}/v2")
+        with pytest.raises(HarvestApiError) as error:
+            wrong.users()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert sorted(u["id"] for u in users) == [demo.USER_IDS + i for i in range(demo.USERS)]
+    assert len(projects) == len(demo.build_demo()["projects"])
+    assert "oauth2/token: 4" in str(error.value)
+    assert "not-the-secret" not in str(error.value)
+    with pytest.raises(HarvestApiError, match=r"client_secret \(TAP_HARVEST_CLIENT_SECRET\)"):
+        HarvestReader.from_env({"TAP_HARVEST_CLIENT_ID": "x", "TAP_HARVEST_REFRESH_TOKEN": "r",
+                                "TAP_HARVEST_USER_AGENT": "u"})

@@ -11,7 +11,7 @@ import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +29,9 @@ from timesync.ledger import (
     default_ledger_url,
     run_lock,
 )
+from timesync.ledger.store import EmptyLedgerUrlError
 from timesync.linking import Directory, read_directory, render_links_yaml, suggest_links
-from timesync.links import LinksError, load_links
+from timesync.links import TOOLS, LinksError, load_links
 from timesync.model import Direction, Side
 from timesync.reconcile.report import SUMMARY_COLUMNS, last_sync, plan_lines, summarize
 from timesync.report.command import report as report_command
@@ -68,6 +69,7 @@ class Services:
     forecast: Callable[[], Any]
     timelog: Callable[[], Any]
     run: Callable[[list[str], dict[str, str]], int]
+    harvest: Callable[[], Any] = field(default=lambda: _default_harvest())
 
 
 # The API clients and the reconcile engine import requests, zeep and singer-sdk: imported where used, so
@@ -77,6 +79,12 @@ def _default_forecast() -> Any:
 
     config = env_config(FORECAST_ENV_PREFIX, CONNECTION_SETTINGS)
     return ForecastReader(config.get("api_key", ""), config.get("base_url") or DEFAULT_BASE_URL)
+
+
+def _default_harvest() -> Any:
+    from harvest_api import HarvestReader
+
+    return HarvestReader.from_env()  # tap-harvest's variables, as Meltano passes them to this utility
 
 
 def _default_timelog() -> Any:
@@ -124,7 +132,10 @@ def _table(title: str, columns: list[str], rows: list[list[Any]]) -> Table:
 
 @contextmanager
 def _ledger(ctx: click.Context) -> Iterator[Ledger]:
-    ledger = Ledger.open(ctx.obj["ledger_url"])
+    try:
+        ledger = Ledger.open(ctx.obj["ledger_url"])
+    except EmptyLedgerUrlError as exc:
+        raise CliError(str(exc)) from None
     try:
         yield ledger
     finally:
@@ -149,7 +160,8 @@ def cli(ctx: click.Context, ledger_url: str | None, links_path: str, as_json: bo
     """Administer the Forecast <-> TimeLog sync: links, status, conflicts and a dry-run plan."""
     services = ctx.obj if isinstance(ctx.obj, Services) else Services(_default_forecast, _default_timelog,
                                                                        _default_run)
-    ctx.obj = {"ledger_url": ledger_url or default_ledger_url(), "links_path": links_path,
+    # An empty URL stays empty, so Ledger.open refuses it: it is an unset variable, not "the default ledger".
+    ctx.obj = {"ledger_url": default_ledger_url() if ledger_url is None else ledger_url, "links_path": links_path,
                "out": Output(as_json), "services": services}
 
 
@@ -161,22 +173,30 @@ def links() -> None:
     """Propose and check the links file."""
 
 
-def _fetch_both(ctx: click.Context) -> Directory:
+def _fetch_both(ctx: click.Context, tool: str = "forecast") -> Directory:
     services: Services = ctx.obj["services"]
     try:
-        return read_directory(services.forecast(), services.timelog())
+        return read_directory(services.harvest() if tool == "harvest" else services.forecast(), services.timelog(),
+                              tool=tool)
     except Exception as exc:
         raise CliError(f"could not read the systems: {exc}") from None
+
+
+_TOOL_OPTION = click.option(
+    "--tool", type=click.Choice(TOOLS), default="forecast", show_default=True,
+    help="The tool linked to TimeLog: forecast (job sync, the top level of links.yml) or harvest (job "
+         "harvest-to-timelog, its `harvest` section).")
 
 
 @links.command("suggest")
 @click.option("--write", is_flag=True, help="Write the proposal to the links file (never without this flag).")
 @click.option("--force", is_flag=True, help="With --write: replace an existing links file.")
+@_TOOL_OPTION
 @click.pass_context
-def links_suggest(ctx: click.Context, write: bool, force: bool) -> None:
+def links_suggest(ctx: click.Context, write: bool, force: bool, tool: str) -> None:
     """Match persons by email and projects by number or name; print a proposed links.yml."""
-    suggestion = suggest_links(_fetch_both(ctx))
-    text = render_links_yaml(suggestion)
+    suggestion = suggest_links(_fetch_both(ctx, tool), tool=tool)
+    text = render_links_yaml(suggestion, tool=tool)
     out: Output = ctx.obj["out"]
     if out.as_json:
         click.echo(json.dumps({"persons": [asdict(m) for m in suggestion.persons],
@@ -195,18 +215,22 @@ def links_suggest(ctx: click.Context, write: bool, force: bool) -> None:
 
 
 @links.command("check")
+@_TOOL_OPTION
 @click.pass_context
-def links_check(ctx: click.Context) -> None:
+def links_check(ctx: click.Context, tool: str) -> None:
     """Check every linked id exists on both sides; list unlinked people and projects that have time."""
-    links_file = _links(ctx)
-    directory = _fetch_both(ctx)
+    try:
+        links_file = _links(ctx).for_tool(tool)
+    except LinksError as exc:
+        raise CliError(str(exc)) from None
+    directory = _fetch_both(ctx, tool)
     known = {
         ("forecast", "person"): {p.id for p in directory.forecast_people},
         ("timelog", "person"): {p.id for p in directory.timelog_people},
         ("forecast", "project"): {p.id for p in directory.forecast_projects},
         ("timelog", "project"): {p.id for p in directory.timelog_projects},
     }
-    missing = [[f"{links_file.source}:{link.line}", kind, side, getattr(link, side)]
+    missing = [[f"{links_file.source}:{link.line}", kind, links_file.field_name(side), getattr(link, side)]
                for kind, entries in (("project", links_file.projects), ("person", links_file.persons))
                for link in entries for side in ("forecast", "timelog")
                if getattr(link, side) not in known[(side, kind)]]
