@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from sandbox import roster
 from sandbox.editors import HarvestEditor
 from sandbox.harvest import demo
 from sandbox.pipeline import MELTANO, REPO_ROOT, IsolatedMeltano, MeltanoRun, sandbox_plugin_env
@@ -239,3 +240,38 @@ def test_a_kill_9_mid_run_then_a_rerun_leaves_no_duplicate_and_loses_nothing(wor
     world.sandbox.timelog.clear_stats()
     world.run(force=True)
     assert _timelog_writes(world.sandbox) == {}
+
+
+@pytest.mark.suite
+def test_job_sync_leaves_the_harvest_time_in_timelog_alone(world: HarvestWorld, small_world: tuple[dict, dict],
+                                                          tmp_path: Path) -> None:
+    """Both jobs on one TimeLog: the Harvest job writes work on a TimeLog project linked to Harvest only, and job
+    sync, which reads all of TimeLog's work changes, counts that work out of scope and writes nothing to Forecast."""
+    world.sandbox.forecast.reset(small_world[0])
+    forecast_links = roster.demo_links()
+    used = {link["timelog"] for link in forecast_links["projects"]}
+    spare = next(p.timelog_project_id for p in roster.PROJECTS if p.timelog_project_id and
+                 p.timelog_project_id not in used)
+    harvest_project = world.links["projects"][0]["harvest"]
+    world.links = {"projects": [{"harvest": harvest_project, "timelog": spare}], "persons": world.links["persons"]}
+    links_path = tmp_path / "links.yml"
+    links_path.write_text(yaml.safe_dump(forecast_links | {"harvest": world.links}, sort_keys=False),
+                          encoding="utf-8")
+
+    first = world.project.run("sync")
+    assert first.returncode == 0, first.output[-6000:]
+    registrations = world.sandbox.forecast.state()["time_registrations"]
+    world.run()
+    harvest_work = world.timelog_work()
+    assert sum(harvest_work.values()) > 0
+    assert harvest_work == world.expected()
+    harvest_tasks = {t["task_id"]: t["project_id"] for t in world.sandbox.timelog.state()["tasks"]
+                     if any(k["system_name"] == "Harvest" for k in t.get("external_keys") or [])}
+    assert set(harvest_tasks.values()) == {spare}
+
+    world.sandbox.forecast.clear_stats()
+    again = world.project.run("sync")
+    assert again.returncode == 0, again.output[-6000:]
+    assert world.sandbox.forecast.stats()["writes"] == {}
+    assert world.sandbox.forecast.state()["time_registrations"] == registrations
+    assert world.timelog_work() == harvest_work

@@ -403,3 +403,17 @@ def test_the_harvest_client_reads_users_and_projects_from_the_simulator_page_by_
     with pytest.raises(HarvestApiError, match=r"client_secret \(TAP_HARVEST_CLIENT_SECRET\)"):
         HarvestReader.from_env({"TAP_HARVEST_CLIENT_ID": "x", "TAP_HARVEST_REFRESH_TOKEN": "r",
                                 "TAP_HARVEST_USER_AGENT": "u"})
+
+
+def test_the_flood_guard_stops_a_harvest_run_that_would_write_too_much(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture) -> None:
+    """The same guard as job sync's, from the same links file's options: nothing is emitted, the run is refused."""
+    links = tmp_path / "links.yml"
+    links.write_text(MAPPER_LINKS + "options:\n  max_changes_per_run: 2\n")
+    mapper = ReconcileMapper(config={"ledger_url": f"sqlite:///{tmp_path / 'ledger.db'}", "links_path": str(links),
+                                     "source_adapter": "harvest"})
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        mapper.listen(io.StringIO("".join(json.dumps(m) + "\n" for m in _harvest_input(ENTRY))))
+    assert capsys.readouterr().out == ""
+    assert "flood guard: this run would write 3 changes, more than max_changes_per_run=2" in caplog.text
