@@ -417,3 +417,19 @@ def test_the_flood_guard_stops_a_harvest_run_that_would_write_too_much(
         mapper.listen(io.StringIO("".join(json.dumps(m) + "\n" for m in _harvest_input(ENTRY))))
     assert capsys.readouterr().out == ""
     assert "flood guard: this run would write 3 changes, more than max_changes_per_run=2" in caplog.text
+
+
+@pytest.mark.parametrize("tool", ["forecast", "timelog"])
+def test_naming_job_syncs_own_adapters_keeps_job_syncs_links_and_ledger(tmp_path: Path, tool: str) -> None:
+    """`source_adapter: forecast|timelog` is job sync's pipeline spelled out: the top-level links, ledger tool
+    `forecast`, so the same ledger serves both of its pipelines."""
+    (tmp_path / "links.yml").write_text("projects: []\npersons: []\n")
+    mapper = ReconcileMapper(config={"ledger_url": f"sqlite:///{tmp_path / 'ledger.db'}",
+                                     "links_path": str(tmp_path / "links.yml"), "source_adapter": tool})
+    try:
+        assert mapper.links.tool == "forecast"
+        assert mapper.facts.new == {"ledger.tool": "forecast"}
+    finally:
+        mapper.reading.stop()
+        mapper.ledger.release_run_lock(None)
+        mapper.ledger.close()

@@ -11,7 +11,7 @@ from singer_sdk.mapper_base import InlineMapper
 from timesync.adapters import ADAPTER_TYPES, ADAPTERS, Adapter, source_adapter
 from timesync.ledger import Ledger, run_lock
 from timesync.ledger.store import EmptyLedgerUrlError
-from timesync.links import LinksError, load_links, unknown_ids
+from timesync.links import TOOLS, LinksError, load_links, unknown_ids
 from timesync.model import Direction, Side
 from timesync.progress import Progress
 from timesync.reconcile.bookmarks import BookmarkGuard, StaleLedgerError
@@ -83,9 +83,10 @@ class ReconcileMapper(InlineMapper):
         self.by_absence = bool(self.config.get("deletions_by_absence"))
         if self.by_absence and self.adapter is None:
             self._fail("deletions_by_absence needs source_adapter: the tool whose tap re-reads every entry")
+        # The tool whose links.yml section and ledger this run uses: job sync's Forecast for its own two taps.
+        job_tool = self.adapter.tool if self.adapter is not None and self.adapter.tool in TOOLS else "forecast"
         try:
-            links = load_links(self.config.get("links_path") or "links.yml")
-            self.links = links.for_tool(self.adapter.tool) if self.adapter else links
+            self.links = load_links(self.config.get("links_path") or "links.yml").for_tool(job_tool)
         except LinksError as exc:
             self._fail(str(exc))
         try:
@@ -94,7 +95,7 @@ class ReconcileMapper(InlineMapper):
             self._fail(str(exc))
         self.facts = FactGuard(self.ledger)
         try:  # a job's ledger is its own: job sync's pairs Forecast, harvest-to-timelog's Harvest (facts.py)
-            self.facts.observe({LEDGER_TOOL_FACT: self.adapter.tool if self.adapter else "forecast"})
+            self.facts.observe({LEDGER_TOOL_FACT: job_tool})
         except FactMismatchError as exc:
             self.ledger.close()
             self._fail(str(exc))
@@ -154,18 +155,20 @@ class ReconcileMapper(InlineMapper):
         self.record_seen = True
         if side is not None:
             try:
-                self.facts.observe(ADAPTERS[side].observed_facts(stream, message_dict["record"]))
+                self.facts.observe((self.adapter or ADAPTERS[side]).observed_facts(stream, message_dict["record"]))
             except FactMismatchError as exc:
                 self.ledger.close()
                 self._fail(str(exc))
             self._reconciler_for(side).add(stream, message_dict["record"])
             if self.by_absence and self.adapter is not None and stream == self.adapter.entry_stream:
-                self.listed.add(str(message_dict["record"].get("id")))
+                key = self.adapter.stream_keys[stream][0]
+                self.listed.add(str(message_dict["record"].get(key)))
             self.reading.advance()
         yield from ()
 
     def map_state_message(self, message_dict: dict[str, t.Any]) -> t.Iterable[singer.Message]:
-        """Hold STATE unchanged and emit it after the commands, so a bookmark never passes unsent commands."""
+        """Hold STATE and emit it after the commands, so a bookmark never passes unsent commands (unchanged, but for
+        the bookmarks of streams the tap must read whole: ``_passed_on``)."""
         self._assert_line_requires(message_dict, requires={"value"})
         resumed_before_records = self.adapter is not None and self.adapter.resumed_state == "before_records"
         if self.starting_state is None and not self.record_seen and (not self.schema_seen or resumed_before_records):
