@@ -104,6 +104,11 @@ class IsolatedMeltano:
         return f"sqlite:///{self.workdir / 'ledger.db'}"
 
     @property
+    def harvest_ledger_url(self) -> str:
+        """The SQLite ledger of this isolated project's job harvest-to-timelog (its own, as in meltano.yml)."""
+        return f"sqlite:///{self.workdir / 'harvest-ledger.db'}"
+
+    @property
     def output_dir(self) -> Path:
         """Where target-csv writes."""
         return self.workdir / "output"
@@ -123,6 +128,8 @@ class IsolatedMeltano:
         }
         for plugin in ("TARGET_TIMELOG", "TARGET_FORECAST", "TIMESYNC_RECONCILE", "TIMESYNC"):
             env[f"{plugin}_LEDGER_URL"] = self.ledger_url
+        # Job harvest-to-timelog's ledger (meltano.yml: one variable for its mapper, target and CLI).
+        env["TIMESYNC_HARVEST_LEDGER_URL"] = self.harvest_ledger_url
         if self.links_path:
             for plugin in ("TIMESYNC_RECONCILE", "TIMESYNC"):
                 env[f"{plugin}_LINKS_PATH"] = str(self.links_path)

@@ -39,6 +39,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
 #: Plugins in meltano.yml that are not ours, so have no schema here.
 NOT_OURS = {
     "tap-harvest": "singer-io's published tap-harvest, unmodified (its settings are its README's)",
+    "tap-harvest--sync": "tap-harvest as job harvest-to-timelog selects it",
+    "tap-harvest--recheck": "tap-harvest as job harvest-to-timelog-recheck selects it",
     "target-csv": "MeltanoLabs' target-csv from the Hub",
 }
 #: singer-sdk's built-in settings (stream maps, flattening, batch, the targets' load options). The SDK adds them to

@@ -152,3 +152,19 @@ class _Generator:
                 "external_reference": reference, "created_at": created, "updated_at": max(created, updated),
             })
         return entries
+
+
+#: The demo projects linked in links.yml's `harvest` section: the four that TimeLog also has ("Menu app" does not).
+LINKED_PROJECTS = 4
+#: Demo users linked there: the first six, the other two left for `timesync links suggest`.
+LINKED_USERS = 6
+
+
+def demo_links() -> dict:
+    """links.yml's `harvest` section for the demo: Harvest projects and users to the TimeLog ones of the roster."""
+    return {
+        "projects": [{"harvest": PROJECT_IDS + index, "timelog": project.timelog_project_id}
+                     for index, project in enumerate(roster.PROJECTS[:LINKED_PROJECTS])],
+        "persons": [{"harvest": USER_IDS + index, "timelog": person.timelog_employee_id}
+                    for index, person in enumerate(roster.PEOPLE[:LINKED_USERS])],
+    }

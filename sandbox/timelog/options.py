@@ -45,7 +45,8 @@ class SiteOptions(Options):
     site_timezone: str = "UTC"
     clock_offset_seconds: float = 0
     api_user_roles: list[str] = field(default_factory=lambda: list(DEFAULT_API_USER_ROLES))
-    external_systems: list[str] = field(default_factory=lambda: ["Forecast"])
+    # As a site that defined both tools in its API settings: job sync keys Forecast ids, harvest-to-timelog Harvest.
+    external_systems: list[str] = field(default_factory=lambda: ["Forecast", "Harvest"])
     wsdl_omit_operations: list[str] = field(default_factory=list)
     #: Whether GetTasksModifiedInPeriodPaged loads external keys: the operation is undocumented beyond its
     #: signature (reference/timelog-api.md §3.4), so both readings are offered; true is what GetTaskByID does

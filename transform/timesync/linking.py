@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from timesync.adapters import ForecastAdapter, TimeLogAdapter
+from timesync.adapters import TimeLogAdapter, source_adapter
 from timesync.links import DEFAULT_MAX_CHANGES_PER_RUN, DEFAULT_PROJECT_TIME_TASK
 from timesync.model import Person, Project
 
@@ -31,9 +31,13 @@ class Suggestion:
     unmatched: dict[str, list[str]] = field(default_factory=dict)
 
 
+#: The streams whose records give a tool's people and projects (its tap's names, read through its adapter).
+PEOPLE_AND_PROJECTS = {"forecast": ("persons", "projects"), "harvest": ("users", "projects")}
+
+
 @dataclass(frozen=True)
 class Directory:
-    """Both systems' people and projects, as canonical records."""
+    """Both systems' people and projects, as canonical records (``forecast_*``: the tool linked to TimeLog)."""
 
     forecast_people: list[Person]
     timelog_people: list[Person]
@@ -41,14 +45,16 @@ class Directory:
     timelog_projects: list[Project]
 
 
-def read_directory(forecast: Any, timelog: Any) -> Directory:
-    """Both systems' people and projects: Forecast's lists through its adapter, like the tap's records, and
-    TimeLog's Reporting tables read raw and converted inside the client's retried read."""
-    f_adapter, t_adapter = ForecastAdapter(), TimeLogAdapter()
+def read_directory(forecast: Any, timelog: Any, *, tool: str = "forecast") -> Directory:
+    """Both systems' people and projects: the tool's lists (Forecast's, or Harvest's with ``tool``) through its
+    adapter, like its tap's records, and TimeLog's Reporting tables read raw and converted inside the client's
+    retried read. ``forecast`` is the tool's reader: ``persons()`` or ``users()``, and ``projects()``."""
+    f_adapter, t_adapter = source_adapter(tool), TimeLogAdapter()
+    people_stream, projects_stream = PEOPLE_AND_PROJECTS[tool]
     return Directory(
-        forecast_people=_canonical(forecast.persons(), "persons", f_adapter, Person),
+        forecast_people=_canonical(getattr(forecast, people_stream)(), people_stream, f_adapter, Person),
         timelog_people=timelog.employees(parse=t_adapter.person_from_reporting),
-        forecast_projects=_canonical(forecast.projects(), "projects", f_adapter, Project),
+        forecast_projects=_canonical(forecast.projects(), projects_stream, f_adapter, Project),
         timelog_projects=timelog.projects(parse=t_adapter.project_from_reporting),
     )
 
@@ -75,8 +81,9 @@ def _unique_index(items: Iterable[Any], key: Any) -> dict[str, Any]:
     return {k: v for k, v in index.items() if k not in ambiguous}
 
 
-def suggest_links(directory: Directory) -> Suggestion:
+def suggest_links(directory: Directory, *, tool: str = "forecast") -> Suggestion:
     """Persons by email (case-insensitive); projects by number, then by name. Ambiguous matches are not made."""
+    people = {"forecast": "forecast persons", "harvest": "harvest users"}[tool]
     suggestion = Suggestion()
     f_people, t_people = directory.forecast_people, directory.timelog_people
     by_email = _unique_index(t_people, lambda p: _key(p.email))
@@ -103,21 +110,28 @@ def suggest_links(directory: Directory) -> Suggestion:
     linked_fp = {m.forecast for m in suggestion.persons}
     linked_fpr = {m.forecast for m in suggestion.projects}
     suggestion.unmatched = {
-        "forecast persons": [f"{p.id} {p.name} <{p.email or 'no email'}>" for p in f_people
-                             if int(p.id) not in linked_fp],
+        people: [f"{p.id} {p.name} <{p.email or 'no email'}>" for p in f_people if int(p.id) not in linked_fp],
         "timelog employees": [f"{p.id} {p.name} <{p.email or 'no email'}>" for p in t_people if p.id not in matched_t],
-        "forecast projects": [f"{p.id} {p.name}" for p in f_projects if int(p.id) not in linked_fpr],
+        f"{tool} projects": [f"{p.id} {p.name}" for p in f_projects if int(p.id) not in linked_fpr],
         "timelog projects": [f"{p.id} {p.name}" for p in t_projects if p.id not in matched_tp],
     }
     return suggestion
 
 
-def render_links_yaml(suggestion: Suggestion) -> str:
-    """The proposed links.yml, with each match's reason as a comment, in the exact links-file format."""
+def render_links_yaml(suggestion: Suggestion, *, tool: str = "forecast") -> str:
+    """The proposed links.yml, with each match's reason as a comment, in the exact links-file format.
+
+    For Harvest, the proposal is the `harvest` section, with empty Forecast lists (job sync links nothing).
+    """
     lines = ["# Proposed by `timesync links suggest`. Review every line before using it."]
+    indent = ""
+    if tool != "forecast":
+        lines += ["projects: []", "persons: []", f"{tool}:"]
+        indent = "  "
     for section, matches in (("projects", suggestion.projects), ("persons", suggestion.persons)):
-        lines.append(f"{section}:" if matches else f"{section}: []")
-        lines += [f"  - forecast: {m.forecast}\n    timelog: {m.timelog}  # {m.label}: {m.reason}" for m in matches]
+        lines.append(f"{indent}{section}:" if matches else f"{indent}{section}: []")
+        lines += [f"{indent}  - {tool}: {m.forecast}\n{indent}    timelog: {m.timelog}  # {m.label}: {m.reason}"
+                  for m in matches]
     lines += ["options:", "  conflict_policy: park", "  delete_policy: propagate",
               f"  max_changes_per_run: {DEFAULT_MAX_CHANGES_PER_RUN}",
               f"  project_time_task: {DEFAULT_PROJECT_TIME_TASK}"]

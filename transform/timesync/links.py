@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
@@ -35,20 +35,26 @@ class DeletePolicy(StrEnum):
 
 
 _ID = {"type": "integer", "minimum": 1}
+#: The tools that can take the planning tool's role against TimeLog: job `sync`'s Forecast (the top-level
+#: `projects` and `persons`) and job `harvest-to-timelog`'s Harvest (the `harvest` section).
+TOOLS = ("forecast", "harvest")
+#: The Meltano job that syncs each tool's time into TimeLog.
+JOBS = {"forecast": "sync", "harvest": "harvest-to-timelog"}
+#: How each tool (and TimeLog) names a person, for messages.
+_PERSON_WORD = {"forecast": "person", "timelog": "employee", "harvest": "user"}
 
-LINKS_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["projects", "persons"],
-    "properties": {
+
+def _link_lists(tool: str) -> dict[str, Any]:
+    """The `projects` and `persons` lists linking one tool's ids to TimeLog's."""
+    return {
         "projects": {
             "type": "array",
             "items": {
                 "type": "object",
                 "additionalProperties": False,
-                "required": ["forecast", "timelog"],
+                "required": [tool, "timelog"],
                 "properties": {
-                    "forecast": _ID,
+                    tool: _ID,
                     "timelog": _ID,
                     "start_date": {"type": "string", "format": "date"},
                     "name": {"type": "string"},
@@ -60,10 +66,21 @@ LINKS_SCHEMA: dict[str, Any] = {
             "items": {
                 "type": "object",
                 "additionalProperties": False,
-                "required": ["forecast", "timelog"],
-                "properties": {"forecast": _ID, "timelog": _ID, "name": {"type": "string"}},
+                "required": [tool, "timelog"],
+                "properties": {tool: _ID, "timelog": _ID, "name": {"type": "string"}},
             },
         },
+    }
+
+
+LINKS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["projects", "persons"],
+    "properties": {
+        **_link_lists("forecast"),
+        # Job harvest-to-timelog: Harvest projects and users linked to TimeLog projects and employees.
+        "harvest": {"type": "object", "additionalProperties": False, "properties": _link_lists("harvest")},
         "options": {
             "type": "object",
             "additionalProperties": False,
@@ -99,9 +116,14 @@ class LinkChanges:
     earlier_starts: tuple[tuple[ProjectLink, dt.date], ...] = ()
     removed_projects: tuple[ProjectLink, ...] = ()
     removed_persons: tuple[PersonLink, ...] = ()
+    #: The tool in the planning role (its links' ``forecast`` ids) and the job that syncs it.
+    tool: str = "forecast"
 
     def backfills(self) -> list[BackfillRequest]:
-        """What the added and widened links need read once: an incremental run sees only what changed since."""
+        """What the added and widened links need read once: an incremental run sees only what changed since.
+        Only job `sync` runs backfills (timesync:finish); another tool's job names its full refresh instead."""
+        if JOBS[self.tool] != "sync":
+            return []
         return ([BackfillRequest("project", link.forecast, link.timelog, link.start_date)
                  for link in self.new_projects]
                 + [BackfillRequest("project", link.forecast, link.timelog, link.start_date)
@@ -110,20 +132,25 @@ class LinkChanges:
 
     def messages(self) -> list[str]:
         """One line per change, saying what the sync does about it."""
+        job = JOBS[self.tool]
+        # Job `sync` ends with timesync:finish, which backfills new links; other jobs need one full refresh.
         history = ("its history is read and synced by a backfill at the end of this job (timesync:finish; "
-                   "`timesync status` shows it)")
+                   "`timesync status` shows it)") if job == "sync" else (
+            f"its earlier history is not read by an incremental run: run `meltano run --full-refresh {job}` once "
+            "to sync it")
+        name, person = self.tool.capitalize(), _PERSON_WORD[self.tool]
         return (
-            [f"link added: Forecast project {link.forecast} <-> TimeLog project {link.timelog}; {history}"
+            [f"link added: {name} project {link.forecast} <-> TimeLog project {link.timelog}; {history}"
              for link in self.new_projects]
-            + [f"link added: Forecast person {link.forecast} <-> TimeLog employee {link.timelog}; {history}"
+            + [f"link added: {name} {person} {link.forecast} <-> TimeLog employee {link.timelog}; {history}"
                for link in self.new_persons]
-            + [f"link start date moved earlier: Forecast project {link.forecast} <-> TimeLog project "
+            + [f"link start date moved earlier: {name} project {link.forecast} <-> TimeLog project "
                f"{link.timelog}, from {before} to {link.start_date or 'no start date'}; {history}"
                for link, before in self.earlier_starts]
-            + [f"link removed: Forecast project {link.forecast} <-> TimeLog project {link.timelog}; its entries are "
+            + [f"link removed: {name} project {link.forecast} <-> TimeLog project {link.timelog}; its entries are "
                "no longer synced and both sides keep what they have (the pairs stay in the ledger, should the "
                "link come back)" for link in self.removed_projects]
-            + [f"link removed: Forecast person {link.forecast} <-> TimeLog employee {link.timelog}; their entries "
+            + [f"link removed: {name} {person} {link.forecast} <-> TimeLog employee {link.timelog}; their entries "
                "are no longer synced and both sides keep what they have" for link in self.removed_persons]
         )
 
@@ -147,6 +174,7 @@ def link_changes(before: Links, after: Links) -> LinkChanges:
         earlier_starts=earlier,
         removed_projects=tuple(link for key, link in old_projects.items() if key not in new_projects),
         removed_persons=tuple(link for key, link in old_persons.items() if key not in new_persons),
+        tool=after.tool,
     )
 
 
@@ -191,6 +219,37 @@ class Links:
     persons: tuple[PersonLink, ...] = ()
     options: Options = field(default_factory=Options)
     source: str = "<memory>"
+    #: The tool whose ids the links' ``forecast`` field holds (the planning tool's role; see ``for_tool``).
+    tool: str = "forecast"
+    #: The `harvest` section's links, when links.yml has one.
+    harvest: Links | None = None
+
+    @property
+    def section(self) -> str:
+        """Where these links are in links.yml, as a field prefix for messages ('' or 'harvest.')."""
+        return "" if self.tool == "forecast" else f"{self.tool}."
+
+    def for_tool(self, tool: str) -> Links:
+        """The links a job whose tap reads ``tool`` uses: the top level for Forecast, a section for another tool.
+
+        A section's links hold that tool's ids in the ``forecast`` field (the planning tool's role in the engine).
+        """
+        if tool == self.tool:
+            return self
+        section: Links | None = getattr(self, tool, None) if tool in TOOLS else None
+        if section is None:
+            raise LinksError(f"{self.source}: no `{tool}` section; add one with the {tool} projects and persons "
+                             "to link (format in links.example.yml)")
+        return section
+
+    def tool_label(self, side: str) -> str:
+        """How messages name one side of these links: the tool in the planning role, or TimeLog."""
+        name = self.tool if side == "forecast" else side
+        return {"timelog": "TimeLog"}.get(name, name.capitalize())
+
+    def field_name(self, side: str) -> str:
+        """The links.yml key holding ``side``'s ids in these links."""
+        return self.tool if side == "forecast" else side
 
     def project(self, side: str, project_id: str | None) -> ProjectLink | None:
         """The project link for a project id of one side, or None when unlinked."""
@@ -211,8 +270,6 @@ class Links:
 
 
 _SIDES = ("forecast", "timelog")
-#: How each side names a person, for messages.
-_PERSON_WORD = {"forecast": "person", "timelog": "employee"}
 
 
 def unknown_ids(links: Links, side: str, known: Mapping[str, Collection[str] | None]) -> list[str]:
@@ -225,9 +282,10 @@ def unknown_ids(links: Links, side: str, known: Mapping[str, Collection[str] | N
         ids = known.get(kind)
         if ids is None:
             continue
-        word = "project" if kind == "project" else _PERSON_WORD[side]
+        word = "project" if kind == "project" else _PERSON_WORD[links.field_name(side)]
         problems += [
-            f"{links.source}, line {link.line}, field {section}.{side}: {side.capitalize()} has no {word} "
+            f"{links.source}, line {link.line}, field {links.section}{section}.{links.field_name(side)}: "
+            f"{links.tool_label(side)} has no {word} "
             f"{getattr(link, side)} ({len(ids)} {word}s read); fix the id or remove the link "
             "(`timesync links suggest` lists the candidates)"
             for link in entries if getattr(link, side) not in ids]
@@ -293,21 +351,6 @@ def _nearest_line(path: tuple[Any, ...], lines: dict[tuple[Any, ...], int]) -> i
 
 
 def _build(data: dict[str, Any], lines: dict[tuple[Any, ...], int], source: str) -> Links:
-    projects = tuple(
-        ProjectLink(
-            forecast=str(item["forecast"]),
-            timelog=str(item["timelog"]),
-            start_date=dt.date.fromisoformat(item["start_date"]) if item.get("start_date") else None,
-            line=lines[("projects", index)],
-        )
-        for index, item in enumerate(data["projects"])
-    )
-    persons = tuple(
-        PersonLink(forecast=str(item["forecast"]), timelog=str(item["timelog"]), line=lines[("persons", index)])
-        for index, item in enumerate(data["persons"])
-    )
-    _reject_linked_twice("projects", projects, source)
-    _reject_linked_twice("persons", persons, source)
     raw_options = data.get("options") or {}
     options = Options(
         conflict_policy=ConflictPolicy(raw_options.get("conflict_policy", ConflictPolicy.PARK)),
@@ -315,21 +358,62 @@ def _build(data: dict[str, Any], lines: dict[tuple[Any, ...], int], source: str)
         max_changes_per_run=raw_options.get("max_changes_per_run", DEFAULT_MAX_CHANGES_PER_RUN),
         project_time_task=raw_options.get("project_time_task", DEFAULT_PROJECT_TIME_TASK),
     )
-    return Links(projects=projects, persons=persons, options=options, source=source)
+    harvest = (_tool_links(data["harvest"], lines, source, options, "harvest", ("harvest",))
+               if "harvest" in data else None)
+    links = _tool_links(data, lines, source, options, "forecast", ())
+    if harvest is not None:
+        _reject_shared_timelog_projects(links, harvest)
+    return replace(links, harvest=harvest)
 
 
-def _reject_linked_twice(section: str, links: tuple[ProjectLink, ...] | tuple[PersonLink, ...], source: str) -> None:
-    """One Forecast id pairs with one TimeLog id and back; a second link for either side is an error."""
+def _tool_links(data: dict[str, Any], lines: dict[tuple[Any, ...], int], source: str, options: Options, tool: str,
+                path: tuple[str, ...]) -> Links:
+    """One tool's links (its ids in the ``forecast`` field: the planning tool's role)."""
+    projects = tuple(
+        ProjectLink(
+            forecast=str(item[tool]),
+            timelog=str(item["timelog"]),
+            start_date=dt.date.fromisoformat(item["start_date"]) if item.get("start_date") else None,
+            line=lines[(*path, "projects", index)],
+        )
+        for index, item in enumerate(data.get("projects") or [])
+    )
+    persons = tuple(
+        PersonLink(forecast=str(item[tool]), timelog=str(item["timelog"]), line=lines[(*path, "persons", index)])
+        for index, item in enumerate(data.get("persons") or [])
+    )
+    links = Links(projects=projects, persons=persons, options=options, source=source, tool=tool)
+    _reject_linked_twice(links, "projects", projects)
+    _reject_linked_twice(links, "persons", persons)
+    return links
+
+
+def _reject_linked_twice(links: Links, section: str,
+                         entries: tuple[ProjectLink, ...] | tuple[PersonLink, ...]) -> None:
+    """One tool id pairs with one TimeLog id and back; a second link for either side is an error."""
     for side in ("forecast", "timelog"):
         first_line: dict[str, int] = {}
-        for link in links:
+        for link in entries:
             key = getattr(link, side)
             if key in first_line:
                 raise LinksError(
-                    f"{source}, lines {first_line[key]} and {link.line}, field {section}.{side}: "
-                    f"{side} id {key} is linked twice; keep one of the two entries"
+                    f"{links.source}, lines {first_line[key]} and {link.line}, field "
+                    f"{links.section}{section}.{links.field_name(side)}: {links.field_name(side)} id {key} is "
+                    "linked twice; keep one of the two entries"
                 )
             first_line[key] = link.line
+
+
+def _reject_shared_timelog_projects(forecast: Links, harvest: Links) -> None:
+    """A TimeLog project is linked to Forecast or to Harvest, never both: job `sync` would carry the time job
+    `harvest-to-timelog` wrote into TimeLog on into Forecast, and Forecast's would be mixed with Harvest's."""
+    by_timelog = {link.timelog: link for link in forecast.projects}
+    for link in harvest.projects:
+        if (other := by_timelog.get(link.timelog)) is not None:
+            raise LinksError(
+                f"{forecast.source}, lines {other.line} and {link.line}, field harvest.projects.timelog: TimeLog "
+                f"project {link.timelog} is linked to Forecast project {other.forecast} and to Harvest project "
+                f"{link.forecast}; link each TimeLog project to one tool")
 
 
 def load_links(path: str | Path) -> Links:

@@ -19,10 +19,20 @@ class Adapter(Protocol):
     """Converts one tool's tap records to canonical records, and canonical values to its target's payloads."""
 
     side: ClassVar[Side]
+    # The tool's name: `source_adapter` in the reconcile mapper's settings, the links.yml section it reads.
+    tool: ClassVar[str]
     # Stream name -> primary key: how the mapper recognises this tool's tap (``tasks`` exists on both sides).
     stream_keys: ClassVar[Mapping[str, Sequence[str]]]
     # Time-entry fields the target API cannot change in place; a change to one of them is a move.
     immutable_entry_fields: ClassVar[frozenset[str]]
+    # The stream of its time entries: a whole re-read finds deletions by their absence from it.
+    entry_stream: ClassVar[str]
+    # Streams the tap must read whole on every run (the mapper drops their bookmarks from the STATE it passes on).
+    whole_streams: ClassVar[frozenset[str]]
+    # Where the tap says which bookmark it resumed from: "before_schema" (singer-sdk taps write it before their first
+    # SCHEMA) or "before_records" (singer-python taps like tap-harvest write it after the first SCHEMA, before any
+    # RECORD). The mapper checks that bookmark against the ledger (reconcile/bookmarks.py).
+    resumed_state: ClassVar[str]
 
     def to_canonical(self, stream: str, record: Mapping[str, Any]) -> list[CanonicalRecord]:
         """Canonical records for one tap record (empty for streams the sync does not read)."""

@@ -38,6 +38,10 @@ class ForecastAdapter:
     """Reads the tap-forecast streams of docs/streams.md; writes target-forecast registration payloads."""
 
     side: ClassVar[Side] = Side.FORECAST
+    tool: ClassVar[str] = "forecast"
+    entry_stream: ClassVar[str] = "time_registrations"
+    whole_streams: ClassVar[frozenset[str]] = frozenset()  # the tap reads its full-table streams whole itself
+    resumed_state: ClassVar[str] = "before_schema"  # a singer-sdk tap
     stream_keys: ClassVar[Mapping[str, Sequence[str]]] = {
         "time_registrations": ("id",),
         "tasks": ("id",),

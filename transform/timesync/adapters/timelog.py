@@ -52,6 +52,10 @@ class TimeLogAdapter:
     """Reads the tap-timelog streams of docs/streams.md; writes target-timelog task, allocation and work payloads."""
 
     side: ClassVar[Side] = Side.TIMELOG
+    tool: ClassVar[str] = "timelog"
+    entry_stream: ClassVar[str] = "work"
+    whole_streams: ClassVar[frozenset[str]] = frozenset()  # the tap reads its full-table streams whole itself
+    resumed_state: ClassVar[str] = "before_schema"  # a singer-sdk tap
     stream_keys: ClassVar[Mapping[str, Sequence[str]]] = {
         "work": ("work_unit_guid",),
         "work_deletions": ("work_unit_guid",),

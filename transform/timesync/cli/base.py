@@ -8,7 +8,7 @@ import os
 import subprocess
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import click
@@ -21,6 +21,7 @@ from timesync.ledger import (
     default_ledger_url,
     run_lock,
 )
+from timesync.ledger.store import EmptyLedgerUrlError
 from timesync.links import LinksError, load_links
 from timesync.model import Direction
 
@@ -98,6 +99,7 @@ class Services:
     timelog: Callable[[], Any]
     run: Callable[[list[str], dict[str, str]], int]
     meltano_state: Callable[[str | None], dict[Direction, dict[str, Any] | None]] = _default_meltano_state
+    harvest: Callable[[], Any] = field(default=lambda: _default_harvest())
 
 
 # The API clients and the reconcile engine import requests, zeep and singer-sdk: imported where used, so
@@ -107,6 +109,12 @@ def _default_forecast() -> Any:
 
     config = env_config(FORECAST_ENV_PREFIX, CONNECTION_SETTINGS)
     return ForecastReader(config.get("api_key", ""), config.get("base_url") or DEFAULT_BASE_URL)
+
+
+def _default_harvest() -> Any:
+    from harvest_api import HarvestReader
+
+    return HarvestReader.from_env()  # tap-harvest's variables, as Meltano passes them to this utility
 
 
 def _default_timelog() -> Any:
@@ -154,7 +162,10 @@ def _table(title: str, columns: list[str], rows: list[list[Any]]) -> Table:
 
 @contextmanager
 def _ledger(ctx: click.Context) -> Iterator[Ledger]:
-    ledger = Ledger.open(ctx.obj["ledger_url"])
+    try:
+        ledger = Ledger.open(ctx.obj["ledger_url"])
+    except EmptyLedgerUrlError as exc:
+        raise CliError(str(exc)) from None
     try:
         yield ledger
     finally:
@@ -179,7 +190,8 @@ def cli(ctx: click.Context, ledger_url: str | None, links_path: str, as_json: bo
     """Administer the Forecast <-> TimeLog sync: links, status, conflicts and a dry-run plan."""
     services = ctx.obj if isinstance(ctx.obj, Services) else Services(_default_forecast, _default_timelog,
                                                                        _default_run)
-    ctx.obj = {"ledger_url": ledger_url or default_ledger_url(), "links_path": links_path,
+    # An empty URL stays empty, so Ledger.open refuses it: it is an unset variable, not "the default ledger".
+    ctx.obj = {"ledger_url": default_ledger_url() if ledger_url is None else ledger_url, "links_path": links_path,
                "out": Output(as_json), "services": services}
 
 

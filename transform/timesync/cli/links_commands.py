@@ -14,6 +14,7 @@ from timesync.ledger import (
     Ledger,
 )
 from timesync.linking import Directory, read_directory, render_links_yaml, suggest_links
+from timesync.links import TOOLS, LinksError
 
 # -- links ---------------------------------------------------------------------------------------------------
 
@@ -23,22 +24,30 @@ def links() -> None:
     """Propose and check the links file."""
 
 
-def _fetch_both(ctx: click.Context) -> Directory:
+def _fetch_both(ctx: click.Context, tool: str = "forecast") -> Directory:
     services: Services = ctx.obj["services"]
     try:
-        return read_directory(services.forecast(), services.timelog())
+        return read_directory(services.harvest() if tool == "harvest" else services.forecast(), services.timelog(),
+                              tool=tool)
     except Exception as exc:
         raise CliError(f"could not read the systems: {exc}") from None
+
+
+_TOOL_OPTION = click.option(
+    "--tool", type=click.Choice(TOOLS), default="forecast", show_default=True,
+    help="The tool linked to TimeLog: forecast (job sync, the top level of links.yml) or harvest (job "
+         "harvest-to-timelog, its `harvest` section).")
 
 
 @links.command("suggest")
 @click.option("--write", is_flag=True, help="Write the proposal to the links file (never without this flag).")
 @click.option("--force", is_flag=True, help="With --write: replace an existing links file.")
+@_TOOL_OPTION
 @click.pass_context
-def links_suggest(ctx: click.Context, write: bool, force: bool) -> None:
+def links_suggest(ctx: click.Context, write: bool, force: bool, tool: str) -> None:
     """Match persons by email and projects by number or name; print a proposed links.yml."""
-    suggestion = suggest_links(_fetch_both(ctx))
-    text = render_links_yaml(suggestion)
+    suggestion = suggest_links(_fetch_both(ctx, tool), tool=tool)
+    text = render_links_yaml(suggestion, tool=tool)
     out: Output = ctx.obj["out"]
     if out.as_json:
         click.echo(json.dumps({"persons": [asdict(m) for m in suggestion.persons],
@@ -57,18 +66,22 @@ def links_suggest(ctx: click.Context, write: bool, force: bool) -> None:
 
 
 @links.command("check")
+@_TOOL_OPTION
 @click.pass_context
-def links_check(ctx: click.Context) -> None:
+def links_check(ctx: click.Context, tool: str) -> None:
     """Check every linked id exists on both sides; list unlinked people and projects that have time."""
-    links_file = _links(ctx)
-    directory = _fetch_both(ctx)
+    try:
+        links_file = _links(ctx).for_tool(tool)
+    except LinksError as exc:
+        raise CliError(str(exc)) from None
+    directory = _fetch_both(ctx, tool)
     known = {
         ("forecast", "person"): {p.id for p in directory.forecast_people},
         ("timelog", "person"): {p.id for p in directory.timelog_people},
         ("forecast", "project"): {p.id for p in directory.forecast_projects},
         ("timelog", "project"): {p.id for p in directory.timelog_projects},
     }
-    missing = [[f"{links_file.source}:{link.line}", kind, side, getattr(link, side)]
+    missing = [[f"{links_file.source}:{link.line}", kind, links_file.field_name(side), getattr(link, side)]
                for kind, entries in (("project", links_file.projects), ("person", links_file.persons))
                for link in entries for side in ("forecast", "timelog")
                if getattr(link, side) not in known[(side, kind)]]

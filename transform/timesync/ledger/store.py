@@ -59,6 +59,10 @@ POSTGRES_MIGRATION_LOCK_KEY = 7_202_611
 DEFAULT_LEDGER_RELATIVE_PATH = Path(".meltano") / "timesync" / "ledger.db"
 
 
+class EmptyLedgerUrlError(ValueError):
+    """A ledger URL that is set but empty; the message names the variable to set."""
+
+
 def default_ledger_url() -> str:
     """SQLite under <meltano project>/.meltano/timesync/ledger.db (or the working directory)."""
     root = Path(os.environ.get("MELTANO_PROJECT_ROOT", "."))
@@ -97,7 +101,16 @@ class Ledger(PairLookups, PlanRecords, OutcomeRecords, RunRecords, AccountRecord
 
     @classmethod
     def open(cls, url: str | None = None) -> Ledger:
-        """Connect and bring the schema up to date (migrations run under a lock, so concurrent opens are safe)."""
+        """Connect and bring the schema up to date (migrations run under a lock, so concurrent opens are safe).
+
+        ``None`` means the default SQLite ledger; an empty URL is refused: it is a variable that was meant to name a
+        ledger and is unset (e.g. TIMESYNC_HARVEST_LEDGER_URL), and the default would be another job's ledger.
+        """
+        if url is not None and not url.strip():
+            raise EmptyLedgerUrlError(
+                "ledger_url is empty: the variable meltano.yml takes it from is unset (job harvest-to-timelog: "
+                "TIMESYNC_HARVEST_LEDGER_URL). Set it to this job's own ledger, e.g. "
+                "sqlite:///.meltano/timesync/harvest-ledger.db; nothing was written")
         url = url or default_ledger_url()
         parsed = make_url(url)
         if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):

@@ -14,14 +14,17 @@ from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any, overload
 
-from timesync.adapters import ADAPTERS
-from timesync.ledger import Ledger, PlannedPair, RunStatus
+from timesync.adapters import ADAPTERS, Adapter
+from timesync.ledger import Ledger, PairKind, PairState, PlannedPair, RunStatus
 from timesync.links import LinkChanges, Links, link_changes
-from timesync.model import Direction
+from timesync.model import Deletion, Direction
 from timesync.reconcile.build import replayed
 from timesync.reconcile.intake import Intake
 from timesync.reconcile.plan import Plan
 from timesync.reconcile.planning import Planner
+
+#: Pairs whose source entry must still be listed by a whole re-read; an absent one was deleted at the source.
+ABSENCE_STATES = (PairState.CREATING, PairState.LINKED, PairState.LOCKED)
 
 
 class FloodGuardError(RuntimeError):
@@ -113,16 +116,34 @@ def _with_commands(plan: Plan, run_id: int, starts: list[int]) -> Iterator[Plann
 class Reconciler:
     """Collects one tap's records, plans against the ledger, records the plan and returns the commands."""
 
-    def __init__(self, ledger: Ledger, links: Links, direction: Direction, *, dry_run: bool = False) -> None:
+    def __init__(self, ledger: Ledger, links: Links, direction: Direction, *, dry_run: bool = False,
+                 adapter: Adapter | None = None) -> None:
+        """``adapter`` reads the tap (default: the source side's adapter of job `sync`)."""
         self.ledger, self.links, self.direction, self.dry_run = ledger, links, direction, dry_run
         self.source, self.target = direction.source, direction.target
-        self.intake = Intake(ADAPTERS[self.source])
+        self.intake = Intake(adapter or ADAPTERS[self.source])
         self.run_id: int | None = None
         self.link_changes = LinkChanges()
 
     def add(self, stream: str, record: Mapping[str, Any]) -> None:
         """Take one tap record; the latest version of an id wins (overlap windows re-send records)."""
         self.intake.add(stream, record)
+
+    def add_absences(self, listed: set[str]) -> int:
+        """Deletions for the source entries a whole re-read did not list (``listed``: every entry id it did).
+
+        Only pairs whose source project is still linked: a removed link leaves both sides as they are. The rules then
+        treat each as a deletion from a feed (the twin is deleted only if unchanged since the base).
+        """
+        absent = 0
+        for pair in self.ledger.pairs(states=ABSENCE_STATES, kind=PairKind.TIME_ENTRY):
+            native = pair.id_on(self.source)
+            base = pair.base_on(self.source) or {}
+            if native is None or native in listed or self.links.project(str(self.source), base.get("project")) is None:
+                continue
+            self.intake.deletions[("time_entry", native)] = Deletion(self.source, "time_entry", native)
+            absent += 1
+        return absent
 
     @property
     def directory(self) -> dict[str, dict[str, str]]:

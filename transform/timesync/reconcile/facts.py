@@ -12,8 +12,19 @@ from collections.abc import Mapping
 from timesync.adapters.timelog import GUID_MODEL_FACT
 from timesync.ledger import Ledger
 
+#: The tool whose time a ledger pairs with TimeLog's (`forecast` for job sync, `harvest` for harvest-to-timelog).
+LEDGER_TOOL_FACT = "ledger.tool"
+#: A ledger that has runs but no `ledger.tool` fact is job sync's: it predates the fact, and only job sync existed.
+LEDGER_TOOL_BEFORE_FACT = "forecast"
+
 #: What to do when a fact is contradicted, by fact.
 FIXES: dict[str, str] = {
+    LEDGER_TOOL_FACT: (
+        "each job keeps its own ledger, so that its pairs, run lock and bookmarks never meet another job's (job "
+        "sync: Forecast; job harvest-to-timelog: Harvest). Point this job's ledger_url (the reconcile mapper's and "
+        "the target's, e.g. TIMESYNC_RECONCILE__HARVEST_LEDGER_URL and TARGET_TIMELOG__HARVEST_LEDGER_URL) at its "
+        "own ledger; nothing was written"
+    ),
     GUID_MODEL_FACT: (
         "keying TimeLog work units by the other GUID would sync every one of them again. Set tap-timelog's "
         "guid_model to the recorded value, or, if the site really changed, confirm with `timesync doctor "
@@ -32,6 +43,8 @@ class FactGuard:
     def __init__(self, ledger: Ledger) -> None:
         self.ledger = ledger
         self.known = ledger.facts()
+        if LEDGER_TOOL_FACT not in self.known and ledger.runs():
+            self.known[LEDGER_TOOL_FACT] = (LEDGER_TOOL_BEFORE_FACT, "runs before the fact was recorded")
         self.new: dict[str, str] = {}
 
     def observe(self, facts: Mapping[str, str]) -> None:

@@ -8,15 +8,16 @@ from singer_sdk import singerlib as singer
 from singer_sdk import typing as th
 from singer_sdk.mapper_base import InlineMapper
 
-from timesync.adapters import ADAPTERS
+from timesync.adapters import ADAPTER_TYPES, ADAPTERS, Adapter, source_adapter
 from timesync.ledger import Ledger, run_lock
-from timesync.links import LinksError, load_links, unknown_ids
+from timesync.ledger.store import EmptyLedgerUrlError
+from timesync.links import TOOLS, LinksError, load_links, unknown_ids
 from timesync.model import Direction, Side
 from timesync.progress import Progress
 from timesync.reconcile.bookmarks import BookmarkGuard, StaleLedgerError
 from timesync.reconcile.commands import COMMAND_KEY, COMMAND_SCHEMA, COMMAND_STREAM
 from timesync.reconcile.engine import FloodGuardError, Reconciler
-from timesync.reconcile.facts import FactGuard, FactMismatchError
+from timesync.reconcile.facts import LEDGER_TOOL_FACT, FactGuard, FactMismatchError
 from timesync.reconcile.report import plan_lines, plan_summary
 from timesync.settings import LEDGER_SETTINGS
 
@@ -33,8 +34,13 @@ class DirectionError(ValueError):
     """The input mixes both taps' streams, or has none the sync reads."""
 
 
-def side_of_stream(stream: str, key_properties: t.Sequence[str]) -> Side | None:
-    """Which tap a stream comes from: by name and primary key (None: a stream the sync does not read)."""
+def side_of_stream(stream: str, key_properties: t.Sequence[str], adapter: Adapter | None = None) -> Side | None:
+    """Which tap a stream comes from: by name and primary key (None: a stream the sync does not read).
+
+    With ``adapter`` (setting ``source_adapter``) only that tool's streams are read, all as its side's.
+    """
+    if adapter is not None:
+        return adapter.side if stream in adapter.stream_keys else None
     side = _STREAM_SIDES.get((stream, tuple(key_properties)))
     if side is not None:
         return side
@@ -58,6 +64,13 @@ class ReconcileMapper(InlineMapper):
                     description="Set by `timesync finish` for a backfill: the taps read one link's history, so "
                                 "their projects and persons are not the whole directory and their state is not "
                                 "kept."),
+        th.Property("source_adapter", th.StringType, allowed_values=["", *sorted(ADAPTER_TYPES)], default="",
+                    description="The tool whose tap feeds this mapper, e.g. `harvest` (job harvest-to-timelog): its "
+                                "adapter reads the tap and its links.yml section applies. Empty: job `sync`'s Forecast "
+                                "or TimeLog, told apart by the streams."),
+        th.Property("deletions_by_absence", th.BooleanType, default=False,
+                    description="The tap re-reads every entry (no bookmark is passed on): a synced entry it does not "
+                                "list was deleted at the source. For tools whose tap shows no deletions (Harvest)."),
     ).to_dict()
 
     def __init__(
@@ -69,11 +82,27 @@ class ReconcileMapper(InlineMapper):
     ) -> None:
         """Load the links file, open the ledger and hold the run lock; records are collected until the end of input."""
         super().__init__(config=config, parse_env_config=parse_env_config, validate_config=validate_config)
+        tool = self.config.get("source_adapter") or ""
+        self.adapter: Adapter | None = source_adapter(tool) if tool else None
+        self.by_absence = bool(self.config.get("deletions_by_absence"))
+        if self.by_absence and self.adapter is None:
+            self._fail("deletions_by_absence needs source_adapter: the tool whose tap re-reads every entry")
+        # The tool whose links.yml section and ledger this run uses: job sync's Forecast for its own two taps.
+        job_tool = self.adapter.tool if self.adapter is not None and self.adapter.tool in TOOLS else "forecast"
         try:
-            self.links = load_links(self.config.get("links_path") or "links.yml")
+            self.links = load_links(self.config.get("links_path") or "links.yml").for_tool(job_tool)
         except LinksError as exc:
             self._fail(str(exc))
-        self.ledger = Ledger.open(self.config.get("ledger_url"))
+        try:
+            self.ledger = Ledger.open(self.config.get("ledger_url"))
+        except EmptyLedgerUrlError as exc:
+            self._fail(str(exc))
+        self.facts = FactGuard(self.ledger)
+        try:  # a job's ledger is its own: job sync's pairs Forecast, harvest-to-timelog's Harvest (facts.py)
+            self.facts.observe({LEDGER_TOOL_FACT: job_tool})
+        except FactMismatchError as exc:
+            self.ledger.close()
+            self._fail(str(exc))
         try:
             # The first pipeline of job `sync` takes the lock for its `meltano run`; the second renews it.
             taken_over = self.ledger.acquire_run_lock(run_lock.Holder.meltano_parent())
@@ -88,9 +117,13 @@ class ReconcileMapper(InlineMapper):
         self.reconciler: Reconciler | None = None
         self.stream_sides: dict[str, Side | None] = {}
         self.held_states: list[dict[str, t.Any]] = []
-        # The STATE a singer-sdk tap writes before its first SCHEMA: the bookmark Meltano resumed it from.
+        # The STATE a singer-sdk tap writes before its first SCHEMA (tap-harvest: before its first RECORD): the
+        # bookmark Meltano resumed it from.
         self.starting_state: dict[str, t.Any] | None = None
         self.schema_seen = False
+        self.record_seen = False
+        # deletions_by_absence: every entry id the re-read listed.
+        self.listed: set[str] = set()
         self.reading = Progress(self.logger, "reading", "records").__enter__()
 
     def _fail(self, message: str) -> t.NoReturn:
@@ -102,7 +135,8 @@ class ReconcileMapper(InlineMapper):
         direction = Direction.from_source(side)
         if self.reconciler is None:
             self.logger.info("reconcile direction: %s", direction)
-            self.reconciler = Reconciler(self.ledger, self.links, direction, dry_run=self.dry_run)
+            self.reconciler = Reconciler(self.ledger, self.links, direction, dry_run=self.dry_run,
+                                         adapter=self.adapter)
         elif self.reconciler.direction is not direction:
             raise DirectionError(f"input mixes both taps' streams: {sorted(self.stream_sides)}; run one tap per "
                                  "pipeline (tap-forecast reconcile target-timelog, tap-timelog reconcile "
@@ -114,7 +148,7 @@ class ReconcileMapper(InlineMapper):
         self._assert_line_requires(message_dict, requires={"stream", "schema"})
         stream = message_dict["stream"]
         self.schema_seen = True
-        side = side_of_stream(stream, message_dict.get("key_properties") or [])
+        side = side_of_stream(stream, message_dict.get("key_properties") or [], self.adapter)
         self.stream_sides[stream] = side
         if side is not None:
             self._reconciler_for(side)
@@ -124,23 +158,53 @@ class ReconcileMapper(InlineMapper):
         """Collect the record; the plan needs the whole input (moves, the flood guard)."""
         self._assert_line_requires(message_dict, requires={"stream", "record"})
         stream, side = message_dict["stream"], self.stream_sides.get(message_dict["stream"])
+        self.record_seen = True
         if side is not None:
             try:
-                self.facts.observe(ADAPTERS[side].observed_facts(stream, message_dict["record"]))
+                self.facts.observe((self.adapter or ADAPTERS[side]).observed_facts(stream, message_dict["record"]))
             except FactMismatchError as exc:
                 self.ledger.close()
                 self._fail(str(exc))
             self._reconciler_for(side).add(stream, message_dict["record"])
+            if self.by_absence and self.adapter is not None and stream == self.adapter.entry_stream:
+                key = self.adapter.stream_keys[stream][0]
+                self.listed.add(str(message_dict["record"].get(key)))
             self.reading.advance()
         yield from ()
 
     def map_state_message(self, message_dict: dict[str, t.Any]) -> t.Iterable[singer.Message]:
-        """Hold STATE unchanged and emit it after the commands, so a bookmark never passes unsent commands."""
+        """Hold STATE and emit it after the commands, so a bookmark never passes unsent commands (unchanged, but for
+        the bookmarks of streams the tap must read whole: ``_passed_on``)."""
         self._assert_line_requires(message_dict, requires={"value"})
-        if not self.schema_seen and self.starting_state is None:
+        resumed_before_records = self.adapter is not None and self.adapter.resumed_state == "before_records"
+        if self.starting_state is None and not self.record_seen and (not self.schema_seen or resumed_before_records):
             self.starting_state = message_dict["value"]
-        self.held_states.append(message_dict)
+        self.held_states.append(self._passed_on(message_dict))
         yield from ()
+
+    def _passed_on(self, message_dict: dict[str, t.Any]) -> dict[str, t.Any]:
+        """The STATE to pass on: without the bookmarks of the streams the tap must read whole next time (all of
+        them for a re-read that finds deletions by absence)."""
+        whole = self.adapter.whole_streams if self.adapter else frozenset()
+        value = message_dict["value"]
+        bookmarks = value.get("bookmarks") if isinstance(value, dict) else None
+        if not isinstance(bookmarks, dict) or not (whole or self.by_absence):
+            return message_dict
+        kept = {} if self.by_absence else {name: mark for name, mark in bookmarks.items() if name not in whole}
+        return {**message_dict, "value": {**value, "bookmarks": kept}}
+
+    def _check_read_whole(self, reconciler: Reconciler) -> None:
+        """Deletions by absence trust only a re-read the tap finished: its last STATE names no stream still syncing.
+        Then each synced entry it did not list becomes a deletion."""
+        assert self.adapter is not None, "__init__ refuses deletions_by_absence without source_adapter"
+        last = self.held_states[-1]["value"] if self.held_states else None
+        stream = self.adapter.entry_stream
+        if not isinstance(last, dict) or last.get("currently_syncing") or stream not in self.stream_sides:
+            self._fail(f"deletions_by_absence: the tap did not finish reading `{stream}` (its last STATE names a "
+                       "stream still syncing, or it sent none); nothing is taken as deleted and nothing was "
+                       "written. Run it again.")
+        absent = reconciler.add_absences(self.listed)
+        self.logger.info("deletions by absence: %d entries listed, %d synced entries absent", len(self.listed), absent)
 
     def map_activate_version_message(self, message_dict: dict[str, t.Any]) -> t.Iterable[singer.Message]:
         """Tap table versions mean nothing to command streams: dropped."""
@@ -163,6 +227,8 @@ class ReconcileMapper(InlineMapper):
             if not self.backfill:  # a backfill's read is filtered, and Meltano keeps none of its state
                 self._check_ledger_current(bookmarks)
                 self._check_links(self.reconciler)
+            if self.by_absence:
+                self._check_read_whole(self.reconciler)
             with Progress(self.logger, "planning", "records", total=self.reading.done):
                 commands = self.reconciler.run()
             run_id = self.reconciler.run_id or 0
