@@ -113,7 +113,6 @@ class ReconcileMapper(InlineMapper):
             self.logger.warning("%s", taken_over)
         self.dry_run = bool(self.config.get("dry_run"))
         self.backfill = bool(self.config.get("backfill"))
-        self.facts = FactGuard(self.ledger)
         self.reconciler: Reconciler | None = None
         self.stream_sides: dict[str, Side | None] = {}
         self.held_states: list[dict[str, t.Any]] = []
