@@ -307,7 +307,7 @@ def test_move_task_under_parent_task_keeps_the_task_its_data_and_its_work(site: 
 @pytest.mark.parametrize("where", ["top level", "itself", "below itself", "another project", "missing"])
 def test_move_task_under_parent_task_refuses_what_no_source_allows(site: Site, where: str) -> None:
     parent = _create(site, Name="Parent")
-    status, _, child = _task_result(site.pm.service.CreateSubTask(
+    _, _, child = _task_result(site.pm.service.CreateSubTask(
         task=site.task(Name="Child"), parentTaskId=parent.TaskID, projectID=PROJECT, token=site.token))
     other = _task_result(site.pm.service.CreateTask(task=site.task(Name="Elsewhere"), projectID=2002,
                                                     token=site.token))[2]
