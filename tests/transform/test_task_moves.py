@@ -67,7 +67,8 @@ def test_a_task_moved_to_another_project_keeps_its_timelog_task_and_holds_new_ti
     assert result.writes == 0, "TimeLog cannot move a task between projects: nothing is written"
     pair = world.ledger.find_pair(PairKind.TASK, forecast_id="301")
     assert pair.state is PairState.ORPHANED
-    assert "moved from project 101 to project 102" in pair.reason and "with all its work" in pair.reason
+    assert "moved from project 101 to project 102" in pair.reason
+    assert "with all its work" in pair.reason
     assert {k: v for k, v in _twin(world, 301).items() if k != "_version"} == \
         {k: v for k, v in old_twin.items() if k != "_version"}
     assert list(world.timelog.work.values()) == [old_unit], "the work on the old task is untouched"
@@ -77,7 +78,8 @@ def test_a_task_moved_to_another_project_keeps_its_timelog_task_and_holds_new_ti
     result = world.sync()
     assert result.counts[F2T]["time_entry.deferred"] == 1
     [deferred] = _items(world, result, str(new))
-    assert deferred.outcome == "deferred" and "held back: Forecast task 301 moved" in deferred.message
+    assert deferred.outcome == "deferred"
+    assert "held back: Forecast task 301 moved" in deferred.message
     assert sorted(w["minutes"] for w in world.timelog.work.values()) == [20, 30], "other time still syncs"
     # Moved back: synced again, and its next time lands on the old TimeLog task.
     world.forecast.edit_task(301, project_id=101)
@@ -93,5 +95,6 @@ def test_a_task_moved_to_an_unlinked_project_is_reported_not_counted_silently(wo
     world.forecast.edit_task(302, project_id=103)
     result = world.sync()
     pair = world.ledger.find_pair(PairKind.TASK, forecast_id="302")
-    assert pair.state is PairState.ORPHANED and "to project 103" in pair.reason
+    assert pair.state is PairState.ORPHANED
+    assert "to project 103" in pair.reason
     assert [(i.actor, i.outcome) for i in _items(world, result, "302")] == [("mapper", "orphaned")]
