@@ -178,8 +178,9 @@ class Planner:
             return
         reason = (f"Forecast task {task.id} moved from project {base.get('project')} to project {task.project_id}; "
                   f"TimeLog cannot move a task between projects, so TimeLog task {pair.timelog_id} stays where it is, "
-                  "with all its work. New time on this task is not synced: move the task back in Forecast, or log "
-                  "new time on a new task in the new project")
+                  "with all its work. New time on this task is not synced: move the task back in Forecast (then "
+                  "`meltano run --full-refresh` brings the time held back meanwhile), or log new time on a new task "
+                  "in the new project")
         self._moved_out[task.id] = reason
         decision = Decision(Action.ORPHAN, PairState.ORPHANED, reason)
         self.plan.add_pair_write(PlannedPair(PairKind.TASK, pair_id=pair.id, state=PairState.ORPHANED, reason=reason),
