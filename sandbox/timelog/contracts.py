@@ -402,6 +402,9 @@ PROJECT_MANAGEMENT = Service(
             writes=True),
         _op("GetTasksModifiedInPeriodPaged", f"startDate:DateTime endDate:DateTime {_PAGED} {_TOKEN}",
             "ResponseOfTask"),
+        # ProjectManagementServiceSecure22.wsdl (V1_7) and transactional_contracts.json (V1_8): versioned SOAPAction.
+        _op("MoveTaskUnderParentTask", f"parentTaskID:int task:Task changeToParentContract:bool {_TOKEN}",
+            "ResponseOfTask", writes=True),
         # allocations
         _op("AddEmployeeToTask", f"employeeID:int taskID:int BudgetHours:double {_TOKEN}",
             "BatchResponseOfAllocation", LEGACY_ACTION, writes=True),

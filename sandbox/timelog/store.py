@@ -517,6 +517,25 @@ class Store:
         self._changed()
         return task
 
+    def move_task(self, task: Task, parent_task_id: int) -> Task:
+        """Put `task` last under another task of its project (what CreateSubTask does with a new one)."""
+        if not parent_task_id:
+            raise RefusedError("parentTaskID is required: a task can only be moved under another task")
+        parent = self.tasks.get(parent_task_id)
+        if parent is None or parent.project_id != task.project_id:
+            raise RefusedError(f"Parent task {parent_task_id} does not exist in project {task.project_id}")
+        ancestor: Task | None = parent
+        while ancestor is not None:
+            if ancestor.task_id == task.task_id:
+                raise RefusedError(f"Task {task.task_id} cannot be moved under itself or one of its sub-tasks")
+            ancestor = self.tasks.get(ancestor.parent_task_id) if ancestor.parent_task_id else None
+        if task.parent_task_id != parent_task_id:
+            siblings = [t for t in self.tasks.values() if t.parent_task_id == parent_task_id]
+            task.parent_task_id, task.sort_order = parent_task_id, len(siblings) + 1
+            task.modified_at = self.now()
+            self._changed()
+        return task
+
     def change_task_status(self, task: Task, status: int) -> Task:
         if status not in TASK_STATUS_NAMES:
             raise RefusedError(f"targetStatus {status} is not a task status; use one of {sorted(TASK_STATUS_NAMES)}")

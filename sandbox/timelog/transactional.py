@@ -469,6 +469,27 @@ def update_task(store: Store, caller: Caller, params: dict) -> Outcome:
     return _batch_outcome([_batch(task_contract(store, task))])
 
 
+@handles(PM, "MoveTaskUnderParentTask")
+def move_task_under_parent(store: Store, caller: Caller, params: dict) -> Outcome:
+    """Only the signature is documented (ProjectManagementServiceSecure22.wsdl; reference/timelog-api.md §3.4,
+    "MoveTaskUnderParentTask(parentTaskID, task, changeToParentContract)"). Strict readings: the task is found as
+    UpdateTask finds it (ID, else TaskID) and only its place changes, not its data properties; the parent must be
+    another task of the same project, not the task itself or one below it; parentTaskID 0 (no parent) is refused,
+    since no source says the operation can move a task to the top level. Work and allocations stay on the task."""
+    raw = params.get("task")
+    if raw is None:
+        return Outcome.refused("task is required")
+    guid = _task_input(raw).guid
+    task = store.task_by_guid.get(guid or "") if guid else store.tasks.get(raw.get("TaskID") or 0)
+    if task is None:
+        return Outcome.refused(f"Task with ID (GUID) {raw.get('ID')} (TaskID {raw.get('TaskID')}) does not exist")
+    try:
+        store.move_task(task, params.get("parentTaskID") or 0)
+    except RefusedError as exc:
+        return Outcome.refused(str(exc))
+    return Outcome(items=[task_contract(store, task)])
+
+
 @handles(PM, "DeleteTask")
 def delete_task(store: Store, caller: Caller, params: dict) -> Outcome:
     task = _task_or_refusal(store, params.get("taskGuid"))

@@ -91,10 +91,11 @@ class TaskWriter:
             existing = created
         if not task_matches(existing, command["native"]):
             self._update_task(existing, command, key)
+        moved = self._move_task(existing, command, key) if command["action"] == "move" else None
         if command["action"] == "create" or command["twin_id"] is None:
             self.recorder.created(command, existing["TaskID"], message="task found by its external key")
         else:
-            self.recorder.outcome(command, Outcome.UPDATED)
+            self.recorder.outcome(command, Outcome.UPDATED, message=moved)
 
     def _existing_task(self, command: dict[str, Any], key: str) -> dict[str, Any] | None:
         """The task by its external key, else by the twin id the ledger holds (a task whose key was removed)."""
@@ -196,8 +197,31 @@ class TaskWriter:
         if not result.ok:
             raise ItemRefusedError(f"UpdateTask {current['TaskID']} (Forecast task {key}): {result.message}")
 
+    def _move_task(self, existing: dict[str, Any], command: dict[str, Any], key: str) -> str | None:
+        """MoveTaskUnderParentTask when the task is not under the parent the command names yet (a replay after a
+        crash finds it moved and calls nothing). The task goes re-read, as it is now, in case TimeLog applies its
+        data properties too; its contract stays (changeToParentContract false: a move must not change billing)."""
+        parent = command["native"].get("parent_task_id")
+        if not parent:
+            # The planner reports a move to the top level instead (MoveTaskUnderParentTask needs a parent task).
+            raise ItemRefusedError(f"Forecast task {key} has no parent to move its TimeLog task under")
+        task_id = int(existing["TaskID"])
+        if _parent_of(existing) == int(parent):
+            return None
+        current = self.task_by_id(task_id)
+        if _parent_of(current) == int(parent):
+            return None
+        self.client.fetch(Service.PROJECT_MANAGEMENT, "MoveTaskUnderParentTask", parentTaskID=int(parent),
+                          task=current, changeToParentContract=False)
+        return f"TimeLog task {task_id} moved under task {parent} (from {_parent_of(current) or 'the top level'})"
+
     def _our_key(self, key: str) -> dict[str, Any]:
         return {"SystemName": self.system_name, "ExternalID": key}
+
+
+def _parent_of(task: Mapping[str, Any]) -> int:
+    """The task's parent TaskID as TimeLog holds it; 0 at the top level."""
+    return int((task.get("Details") or {}).get("ParentTaskID") or 0)
 
 
 def _external_keys(task: Mapping[str, Any]) -> list[dict[str, Any]]:

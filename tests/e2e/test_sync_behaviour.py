@@ -148,6 +148,39 @@ def test_task_rename_and_date_change_follow(harness) -> None:
 
 
 @SUITE
+def test_task_moved_to_another_parent_follows_with_its_work(harness) -> None:
+    """A synced sub-task re-parented in Forecast: the same TimeLog task moves under the new parent's twin
+    (MoveTaskUnderParentTask), and the work unit already on it stays on it."""
+    harness.sync()
+    w = world(harness)
+    sub = linked_task(w, subtask=True)
+    new_parent = next(t for t in sorted(w.forecast_tasks.values(), key=lambda t: t["id"])
+                      if t["project_id"] == sub["project_id"] and not t["parent_task_id"]
+                      and t["id"] not in (sub["id"], sub["parent_task_id"]))
+    person = next(iter(LINKED_PERSONS))
+    if person not in sub["assigned_persons"]:
+        harness.forecast.update_task(sub["id"], assigned_persons=[*sub["assigned_persons"], person])
+    created = harness.forecast.create_registration(person=person, date=SOME_DAY, minutes=50, task=sub["id"],
+                                                   notes="Before the move")
+    harness.sync()
+    w = world(harness)
+    twin, unit = w.task_twin(sub["id"]), w.work_twin(created["id"])
+    assert unit["task_id"] == twin["task_id"]
+    assert twin["parent_task_id"] == w.task_twin(sub["parent_task_id"])["task_id"]
+
+    harness.forecast.update_task(sub["id"], parent_task_id=new_parent["id"])
+    harness.sync()
+    w = world(harness)
+    moved = w.task_twin(sub["id"])
+    assert moved["task_id"] == twin["task_id"], "the same TimeLog task, not a new one"
+    assert moved["parent_task_id"] == w.task_twin(new_parent["id"])["task_id"]
+    assert moved["project_id"] == twin["project_id"]
+    kept = w.work[unit["guid"]]
+    assert (kept["task_id"], kept["minutes"], kept["description"]) == (twin["task_id"], 50, "Before the move")
+    assert_same_entry(w.registrations[created["id"]], kept, w)
+
+
+@SUITE
 def test_assignment_allocates_the_employee(harness) -> None:
     harness.sync()
     w = world(harness)

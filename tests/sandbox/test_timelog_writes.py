@@ -277,3 +277,43 @@ def test_update_work_without_a_start_or_task_is_refused(site: Site) -> None:
     [(status, message)] = item_results(site.update(site.new_unit(GUID=unit.GUID, TaskID=None)))
     assert (status, message) == ("Invalid", "Task with TaskID 0 does not exist")
     assert site.app.store.work[unit.GUID].date == date(2026, 11, 19)
+
+
+# -- MoveTaskUnderParentTask ----------------------------------------------------------------------------------
+
+
+def _move(site: Site, task: object, parent_id: int) -> object:
+    return site.pm.service.MoveTaskUnderParentTask(parentTaskID=parent_id, task=task, changeToParentContract=False,
+                                                   token=site.token)
+
+
+def test_move_task_under_parent_task_keeps_the_task_its_data_and_its_work(site: Site) -> None:
+    old_parent, new_parent = _create(site, Name="Old parent"), _create(site, Name="New parent")
+    status, message, child = _task_result(site.pm.service.CreateSubTask(
+        task=site.task(Name="Child"), parentTaskId=old_parent.TaskID, projectID=PROJECT, token=site.token))
+    assert status == "Success", message
+    store = site.app.store
+    store.allocate(next(iter(store.employees)), child.TaskID, 0)
+    # Only the place changes: a Name sent along is not applied (strict reading), the task read back is sent.
+    response = _move(site, site.task(ID=child.ID, Name="Renamed?"), new_parent.TaskID)
+    assert response.ResponseState == "Success"
+    [moved] = response.Return.Task
+    assert (moved.TaskID, moved.ID, moved.Name, moved.Details.ParentTaskID) == (
+        child.TaskID, child.ID, "Child", new_parent.TaskID)
+    assert _stored(site, child).parent_task_id == new_parent.TaskID
+    assert [a.task_id for a in store.allocations.values()].count(child.TaskID) == 1, "allocations stay on it"
+
+
+@pytest.mark.parametrize("where", ["top level", "itself", "below itself", "another project", "missing"])
+def test_move_task_under_parent_task_refuses_what_no_source_allows(site: Site, where: str) -> None:
+    parent = _create(site, Name="Parent")
+    _, _, child = _task_result(site.pm.service.CreateSubTask(
+        task=site.task(Name="Child"), parentTaskId=parent.TaskID, projectID=PROJECT, token=site.token))
+    other = _task_result(site.pm.service.CreateTask(task=site.task(Name="Elsewhere"), projectID=2002,
+                                                    token=site.token))[2]
+    target = {"top level": 0, "itself": parent.TaskID, "below itself": child.TaskID,
+              "another project": other.TaskID, "missing": 999_999}[where]
+    response = _move(site, site.task(ID=parent.ID) if where != "top level" else site.task(ID=child.ID), target)
+    assert response.ResponseState == "Invalid"
+    assert response.Messages.APIMessage[0].Message
+    assert (_stored(site, parent).parent_task_id, _stored(site, child).parent_task_id) == (0, parent.TaskID)

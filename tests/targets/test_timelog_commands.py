@@ -124,6 +124,44 @@ def test_changed_task_is_updated_in_place(sandbox, ledger, ledger_url):
     assert stats["CreateTask"] == 0
 
 
+def test_a_task_moved_in_forecast_is_moved_under_its_new_parent_with_its_work(sandbox, ledger, ledger_url):
+    """MoveTaskUnderParentTask on the same TimeLog task: its work unit stays on it; a replay calls nothing."""
+    _apply(sandbox, ledger, ledger_url, [forecast_task(9001, "Parent"), forecast_task(9003, "Other parent"),
+                                         forecast_task(9002, "Child", parent=9001),
+                                         forecast_registration(7001, task=9002, minutes=45, note="on the child")])
+    sandbox.timelog.clear_stats()
+    commands = _apply(sandbox, ledger, ledger_url, [forecast_task(9002, "Child renamed", parent=9003)])
+    state = sandbox.timelog.state()
+    [child], [other] = _tasks_with_key(state, "9002"), _tasks_with_key(state, "9003")
+    assert (child["name"], child["parent_task_id"]) == ("Child renamed", other["task_id"])
+    [unit] = [w for w in _work_of(state, TIMELOG_EMPLOYEE) if w["description"] == "on the child"]
+    assert unit["task_id"] == child["task_id"]
+    assert (_pm_stats(sandbox)["MoveTaskUnderParentTask"], _pm_stats(sandbox)["CreateTask"]) == (1, 0)
+    pair = ledger.find_pair(PairKind.TASK, forecast_id="9002")
+    assert (pair.state, pair.base["timelog"]["parent"]) == (PairState.LINKED, str(other["task_id"]))
+    [item] = [i for i in ledger.run_items(commands[0]["run_id"]) if i.actor == "target"]
+    assert f"moved under task {other['task_id']}" in item.message
+    # A replay after a crash finds the task already there and moves nothing.
+    sandbox.timelog.clear_stats()
+    run_target(TargetTimeLog, timelog_config(sandbox, ledger_url), [{**commands[0], "lookup_first": True}])
+    assert _pm_stats(sandbox)["MoveTaskUnderParentTask"] == 0
+
+
+def test_a_refused_task_move_fails_the_item_and_keeps_it_for_the_next_run(sandbox, ledger, ledger_url):
+    """A move TimeLog refuses (here: the new parent is in another project) is recorded failed with its message."""
+    _apply(sandbox, ledger, ledger_url, [forecast_task(9001, "Parent"), forecast_task(9002, "Child", parent=9001)])
+    commands = plan(ledger, F2T, [forecast_task(9002, "Child", parent=9003), forecast_task(9003, "New parent")])
+    # The new parent's twin is put in another TimeLog project behind the sync's back: TimeLog refuses the move.
+    elsewhere = [c for c in commands if c["source_id"] == "9003"]
+    elsewhere[0]["native"]["project_id"] = 2002
+    run_target(TargetTimeLog, timelog_config(sandbox, ledger_url), commands)
+    [child] = _tasks_with_key(sandbox.timelog.state(), "9002")
+    assert child["parent_task_id"] == _tasks_with_key(sandbox.timelog.state(), "9001")[0]["task_id"]
+    pair = ledger.find_pair(PairKind.TASK, forecast_id="9002")
+    assert pair.pending
+    assert "MoveTaskUnderParentTask" in (pair.reason or "")
+
+
 def test_allocation_is_checked_first_and_not_added_twice(sandbox, ledger, ledger_url):
     """Employee 1 is already on demo task 1001 (allocation 5001): the target adds nothing."""
     # A ledger that has synced before: on a first sync, a task already keyed to us would stop the run.

@@ -87,6 +87,17 @@ class FakeForecast:
                                "assigned_persons": list(assigned), "updated_at": self.clock.stamp(version),
                                "_version": version}
 
+    def edit_task(self, task_id: int, **changes: Any) -> None:
+        """Change a task (``project_id``, ``parent_task_id``, ``title``...); its registrations' project follows it,
+        as Forecast derives it from the task, without a new version of theirs."""
+        task = self.tasks[task_id]
+        task.update(changes)
+        version = self.clock.tick()
+        task["updated_at"], task["_version"] = self.clock.stamp(version), version
+        for registration in self.registrations.values():
+            if registration["task"] == task_id:
+                registration["task_project"] = registration["project_id"] = task["project_id"]
+
     def create(self, *, person: int, project: int | None, task: int | None, date: str, minutes: int, note: str,
                non_project: int | None = None) -> int:
         reg_id = next(self.ids)

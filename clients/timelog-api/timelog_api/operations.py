@@ -24,6 +24,7 @@ OPERATIONS: dict[Service, dict[str, tuple[str, ...]]] = {
         "CreateTask": ("task", "projectID", "token"),
         "CreateSubTask": ("task", "parentTaskId", "projectID", "token"),
         "UpdateTask": ("task", "projectID", "token"),
+        "MoveTaskUnderParentTask": ("parentTaskID", "task", "changeToParentContract", "token"),
         "GetTasksModifiedInPeriodPaged": ("startDate", "endDate", *_PAGE),
         "AddEmployeeToTask": ("employeeID", "taskID", "BudgetHours", "token"),
         "GetAllocationsToEmployee": ("initials", "token"),

@@ -59,6 +59,8 @@ class Planner:
         self._pairs = PairIndex(ledger)
         # Fingerprints of the other side's unconfirmed creates, by (person, date, minutes, note).
         self._unconfirmed: dict[tuple[Any, ...], list[dict[str, Any]]] | None = None
+        # Forecast tasks this plan found moved to another project, and why their time waits.
+        self._moved_out: dict[str, str] = {}
 
     def plan_all(self, intake: Intake) -> Plan:
         """Classify everything collected, without writing to the ledger.
@@ -121,26 +123,69 @@ class Planner:
     # -- tasks (Forecast to TimeLog only) ----------------------------------------------------------------
 
     def _plan_task(self, task: Task) -> None:
+        pair = self._pairs.get(PairKind.TASK, Side.FORECAST, task.id)
+        base = pair.base_on(Side.FORECAST) if pair is not None else None
+        synced = pair is not None and pair.state not in (PairState.CREATING, PairState.DELETED)
+        if pair is not None and synced and base is not None and task.project_id != base.get("project"):
+            self._report_project_move(task, pair, base)  # whether the new project is linked or not
+            return
         link = self.links.project("forecast", task.project_id)
         if link is None:
             self.plan.out_of_scope(PairKind.TASK, task.id, OutOfScope.UNLINKED_PROJECT)
             return
-        pair = self._pairs.get(PairKind.TASK, Side.FORECAST, task.id)
+        parent_twin = self._twin_of(PairKind.TASK, Side.FORECAST, task.parent_id) if task.parent_id else None
         if pair is None:
             decision = Decision(Action.CREATE, PairState.CREATING, "new Forecast task")
         elif pair.state is PairState.CREATING:
             decision = Decision(Action.CREATE, PairState.CREATING, "task create unconfirmed: look up, then create")
-        elif pair.state is PairState.DELETED or compare(task.snapshot(), pair.base_on(Side.FORECAST)) is \
-                Change.UNCHANGED:
-            decision = Decision(Action.NONE, pair.state, "task unchanged")
+        elif pair.state is PairState.DELETED or compare(task.snapshot(), base) is Change.UNCHANGED:
+            # Back in its project after a move out of it (the base was kept): linked again.
+            state = PairState.LINKED if pair.state is PairState.ORPHANED else pair.state
+            decision = Decision(Action.NONE, state, "task unchanged" if state is pair.state else
+                                f"Forecast task back in project {task.project_id}: synced again")
+            if state is not pair.state:
+                self.plan.add_pair_write(PlannedPair(PairKind.TASK, pair_id=pair.id, state=state,
+                                                     reason=None), task.id)
+        elif base is None or task.parent_id == base.get("parent"):
+            decision = Decision(Action.UPDATE, PairState.LINKED,
+                                "Forecast task changed: name, dates and estimate follow")
+        elif task.parent_id is None:
+            # No source says MoveTaskUnderParentTask can move a task to the top level (it takes a parent task).
+            parent_twin = (pair.base_on(Side.TIMELOG) or {}).get("parent")
+            decision = Decision(Action.UPDATE, PairState.LINKED, (
+                f"Forecast task moved to the top level of its project (was under Forecast task {base.get('parent')})"
+                f": TimeLog cannot move a task to the top level, so TimeLog task {pair.timelog_id} stays under task "
+                f"{parent_twin}; move it in TimeLog by hand if wanted. Name, dates and estimate follow"))
         else:
-            decision = Decision(Action.UPDATE, pair.state, "Forecast task changed: name, dates and estimate follow")
+            decision = Decision(Action.MOVE, PairState.LINKED, (
+                f"Forecast task moved under Forecast task {task.parent_id} (was "
+                f"{base.get('parent') or 'the top level'}): its TimeLog task moves under that task's twin, with its "
+                "work"))
         if decision.action is Action.NONE:
             self.plan.note(PairKind.TASK, task.id, decision, pair.id if pair else None)
             return
-        parent_twin = self._twin_of(PairKind.TASK, Side.FORECAST, task.parent_id) if task.parent_id else None
         command = self.builder.task_upsert(task, decision.action, pair, link.timelog, parent_twin)
         self._plan_forecast_write(PairKind.TASK, task.id, task.project_id, pair, decision, command)
+
+    def _report_project_move(self, task: Task, pair: Pair, base: dict[str, Any]) -> None:
+        """A task moved to another Forecast project. TimeLog cannot move a task between projects (UpdateTask takes
+        the task's own project only; MoveTaskUnderParentTask a parent in the same project), so nothing is written:
+        the TimeLog task keeps its place and its work, the pair is parked as `orphaned` with the base unchanged,
+        and time on the task is held back (deferred) rather than landed in the old project."""
+        if pair.state is PairState.ORPHANED:  # reported when it moved; the base still holds the old project
+            self._moved_out[task.id] = pair.reason or ""
+            self.plan.note(PairKind.TASK, task.id, Decision(Action.NONE, pair.state, pair.reason or ""), pair.id)
+            return
+        reason = (f"Forecast task {task.id} moved from project {base.get('project')} to project {task.project_id}; "
+                  f"TimeLog cannot move a task between projects, so TimeLog task {pair.timelog_id} stays where it is, "
+                  "with all its work. New time on this task is not synced: move the task back in Forecast (then "
+                  "`meltano run --full-refresh` brings the time held back meanwhile), or log new time on a new task "
+                  "in the new project")
+        self._moved_out[task.id] = reason
+        decision = Decision(Action.ORPHAN, PairState.ORPHANED, reason)
+        self.plan.add_pair_write(PlannedPair(PairKind.TASK, pair_id=pair.id, state=PairState.ORPHANED, reason=reason),
+                                 task.id)
+        self.plan.note(PairKind.TASK, task.id, decision, pair.id)
 
     def _plan_task_deletion(self, deletion: Deletion) -> None:
         pair = self._pairs.get(PairKind.TASK, Side.FORECAST, deletion.id)
@@ -242,12 +287,14 @@ class Planner:
             return
         ref = landing.task_ref
         if ref is not None and landing.image.task_id is None and not self._task_will_exist(ref):
-            plan.counts["time_entry.deferred"] += 1
-            plan.items.append(RunItem(
-                kind=str(PairKind.TIME_ENTRY), action="none", outcome="deferred", source_id=entry.id,
-                pair_id=pair.id if pair else None,
-                message=f"Forecast task {ref.forecast_id} is not synced yet; a full refresh of tap-forecast "
-                        "(meltano run --full-refresh) brings it"))
+            self._defer(entry, pair, f"Forecast task {ref.forecast_id} is not synced yet; a full refresh of "
+                                     "tap-forecast (meltano run --full-refresh) brings it")
+            return
+        held = self._held_back(ref) if ref is not None and ref.pair_kind is PairKind.TASK else None
+        if held is not None and ref is not None:
+            # Its task moved to another project (Planner._report_project_move): the old TimeLog task is in the
+            # wrong project for new time, so the entry waits, and the task's run item says what to do.
+            self._defer(entry, pair, f"Forecast task {ref.forecast_id} is held back: {held}")
             return
         image = landing.image
         base_source = pair.base_on(self.source) if pair else None
@@ -275,6 +322,18 @@ class Planner:
         decision = Decision(Action.LEAVE, PairState.LEFT_BEHIND, reason)
         planned = PlannedPair(PairKind.TIME_ENTRY, pair_id=pair.id, state=PairState.LEFT_BEHIND, reason=reason)
         self.plan.note(PairKind.TIME_ENTRY, entry.id, decision, self.plan.add_pair_write(planned, entry.id))
+
+    def _held_back(self, ref: TaskRef) -> str | None:
+        """Why time on this task waits: it moved to another project, in this run or before (None: it does not)."""
+        if ref.forecast_id in self._moved_out:
+            return self._moved_out[ref.forecast_id]
+        task_pair = self._pairs.get(PairKind.TASK, Side.FORECAST, ref.forecast_id)
+        return task_pair.reason or "" if task_pair is not None and task_pair.state is PairState.ORPHANED else None
+
+    def _defer(self, entry: TimeEntry, pair: Pair | None, message: str) -> None:
+        self.plan.counts["time_entry.deferred"] += 1
+        self.plan.items.append(RunItem(kind=str(PairKind.TIME_ENTRY), action="none", outcome="deferred",
+                                       source_id=entry.id, pair_id=pair.id if pair else None, message=message))
 
     def _echo_of_unconfirmed_create(self, entry: TimeEntry) -> bool:
         """True when ``entry`` is what an unconfirmed create of the other direction wrote (a crash cut it short)."""

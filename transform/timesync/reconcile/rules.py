@@ -25,7 +25,7 @@ class Action(StrEnum):
 
     CREATE = "create"
     UPDATE = "update"
-    MOVE = "move"  # the twin cannot change task/person in place: delete + create, one pair
+    MOVE = "move"  # time: the twin cannot change task/person in place, delete + create; a task: a new parent
     DELETE = "delete"
     NONE = "none"  # nothing to write
     PARK = "park"  # conflict: reported, nothing written
