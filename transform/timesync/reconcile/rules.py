@@ -59,6 +59,22 @@ def _winner_is_source(policy: ConflictPolicy, source_side: Side, source_is_newer
     return None
 
 
+# The parked states: nothing is written either way until a person settles the pair, or both sides delete it.
+# State -> (the action a change gets, why a quiet pair stays, why a change is only reported, why it ends).
+_PARKED: dict[PairState, tuple[Action, str, str, str]] = {
+    PairState.CONFLICT: (Action.PARK, "conflict still open", "changed while in conflict: parked until resolved",
+                         "conflict ended: deleted on both sides"),
+    PairState.LOCKED: (Action.LOCK, "locked, no new difference", "locked: not written, the difference is reported",
+                       "deleted on both sides"),
+    PairState.ORPHANED: (Action.ORPHAN, "orphaned, no new change", "orphaned: change reported, nothing written",
+                         "orphan resolved: deleted on both sides"),
+    # `timesync pairs relink|release` settle it: writing either way could pull the moved entry back into a linked
+    # project, or count its hours twice.
+    PairState.LEFT_BEHIND: (Action.LEAVE, "left behind, no new change", "left behind: change reported, nothing "
+                            "written", "left behind, then deleted on both sides"),
+}
+
+
 def decide(
     source: Change,
     twin: Change,
@@ -100,32 +116,13 @@ def _decide(source: Change, twin: Change, state: PairState | None, source_side: 
         return Decision(Action.CREATE, PairState.CREATING, "create unconfirmed: look the twin up, then create")
     both_deleted = source is Change.DELETED and twin in (Change.DELETED, Change.NEW)
     quiet = source is Change.UNCHANGED and twin is Change.UNCHANGED
-    if state is PairState.CONFLICT:
+    if state in _PARKED:
+        action, quiet_reason, changed_reason, gone_reason = _PARKED[state]
         if both_deleted:
-            return Decision(Action.TOMBSTONE, PairState.DELETED, "conflict ended: deleted on both sides")
+            return Decision(Action.TOMBSTONE, PairState.DELETED, gone_reason)
         if quiet:
-            return Decision(Action.NONE, PairState.CONFLICT, "conflict still open")
-        return Decision(Action.PARK, PairState.CONFLICT, "changed while in conflict: parked until resolved")
-    if state is PairState.LOCKED:
-        if both_deleted:
-            return Decision(Action.TOMBSTONE, PairState.DELETED, "deleted on both sides")
-        if quiet:
-            return Decision(Action.NONE, PairState.LOCKED, "locked, no new difference")
-        return Decision(Action.LOCK, PairState.LOCKED, "locked: not written, the difference is reported")
-    if state is PairState.LEFT_BEHIND:
-        # Parked until a person settles it (`timesync pairs relink|release`): writing either way could pull the
-        # moved entry back into a linked project, or count its hours twice.
-        if both_deleted:
-            return Decision(Action.TOMBSTONE, PairState.DELETED, "left behind, then deleted on both sides")
-        if quiet:
-            return Decision(Action.NONE, PairState.LEFT_BEHIND, "left behind, no new change")
-        return Decision(Action.LEAVE, PairState.LEFT_BEHIND, "left behind: change reported, nothing written")
-    if state is PairState.ORPHANED:
-        if both_deleted:
-            return Decision(Action.TOMBSTONE, PairState.DELETED, "orphan resolved: deleted on both sides")
-        if quiet:
-            return Decision(Action.NONE, PairState.ORPHANED, "orphaned, no new change")
-        return Decision(Action.ORPHAN, PairState.ORPHANED, "orphaned: change reported, nothing written")
+            return Decision(Action.NONE, state, quiet_reason)
+        return Decision(action, state, changed_reason)
     return _decide_linked(source, twin, source_side, conflict_policy, delete_policy, needs_move, source_is_newer)
 
 
