@@ -38,7 +38,7 @@ def test_defaults() -> None:
         "guid_model": "time_registration", "single_wsdl": False, "additional_text_validation": 0,
         "additional_text_type": 0, "max_reporting_range_days": 31, "site_timezone": "UTC",
         "clock_offset_seconds": 0, "api_user_roles": list(DEFAULT_API_USER_ROLES),
-        "external_systems": ["Forecast"], "wsdl_omit_operations": [], "task_feed_external_keys": True}
+        "external_systems": ["Forecast", "Harvest"], "wsdl_omit_operations": [], "task_feed_external_keys": True}
 
 
 @pytest.mark.parametrize(("changes", "named"), [
