@@ -52,11 +52,14 @@ class BackfillRecords(LedgerBase):
 
     def request_backfills(self, requests: Iterable[BackfillRequest]) -> int:
         """Queue the backfills not already pending for the same link and start; returns how many were queued."""
+        requests = list(dict.fromkeys(requests))
+        if not requests:  # every run asks; most ask for nothing, and need no write transaction for it
+            return 0
         queued = 0
         with self._session() as session:
             waiting = {_view(row).request for row in session.scalars(
                 select(BackfillRow).where(BackfillRow.state != BackfillState.DONE.value))}
-            for request in dict.fromkeys(requests):
+            for request in requests:
                 if request in waiting:
                     continue
                 session.add(BackfillRow(kind=request.kind, forecast_id=request.forecast, timelog_id=request.timelog,

@@ -71,15 +71,20 @@ class Holder:
         return self.process_started is None or process_start(self.pid) in (None, self.process_started)
 
 
+def _stat_after_name(pid: int) -> list[str] | None:
+    """The fields of /proc/PID/stat from field 3 on, or None where the OS does not tell. The command name (field 2)
+    may hold spaces and parentheses, so the fields are counted after its last ")"."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
 def ancestors(pid: int) -> Iterator[Holder]:
     """The processes above ``pid`` on this host, nearest first (Linux /proc; none where the OS does not tell)."""
     seen = {pid}
-    while True:
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
-        except OSError:
-            return
-        pid = int(stat.rsplit(")", 1)[1].split()[1])  # field 4, the parent's pid
+    while (fields := _stat_after_name(pid)) is not None:
+        pid = int(fields[1])  # field 4, the parent's pid
         if pid <= 1 or pid in seen:
             return
         seen.add(pid)
@@ -90,11 +95,10 @@ def process_start(pid: int) -> str | None:
     """The boot id and start tick of ``pid`` (Linux /proc), or None where the OS does not tell."""
     try:
         boot_id = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
-        stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    # Field 22 is the start time; the command name (field 2) may hold spaces, so count after its ")".
-    return f"{boot_id}:{stat.rsplit(')', 1)[1].split()[19]}"
+    fields = _stat_after_name(pid)
+    return None if fields is None else f"{boot_id}:{fields[19]}"  # field 22, the start time
 
 
 def _holder(row: Any) -> Holder:
