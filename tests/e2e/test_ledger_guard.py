@@ -184,3 +184,64 @@ def test_a_ledger_lost_with_meltanos_state_rebuilt_syncs_everything_once(harness
     assert applied["counts"]["time_entry.unmatched.forecast"] == 1
     harness.sync()
     _assert_converged_with_nothing_twice(harness, synced, meantime)
+
+
+def _linked_entry_pairs(harness) -> list[dict]:
+    return [pair for pair in LedgerView(_ledger_file(harness)).pairs() if pair["state"] == "linked"]
+
+
+def _edit_forecast(harness, registration_id: int, minutes: int) -> None:
+    harness.forecast.update_registration(registration_id, time_registered=minutes)
+
+
+def _edit_timelog(harness, guid: str, note: str) -> None:
+    unit = next(u for u in harness.timelog_state()["work_units"] if u["guid"] == guid)
+    initials = {e["employee_id"]: e["initials"] for e in harness.timelog_state()["employees"]}
+    harness.timelog.update_work(guid, initials=initials[unit["employee_id"]], task_id=unit["task_id"],
+                                date=unit["start_at"][:10], minutes=unit["minutes"], note=note)
+
+
+def test_yesterdays_ledger_restored_and_rebuilt_writes_nothing_twice_and_the_days_edits_arrive(
+        harness, tmp_path: Path) -> None:
+    """The issue's second case: the ledger is restored from the day before, after a day of synced edits.
+
+    The run refuses; `rebuild --apply` re-pairs what the old ledger does not know and gives its pairs the values
+    both sides agree on now; the next `sync` creates nothing a second time, and every edit of the day (synced before
+    the loss, or made after it) holds on both sides."""
+    harness.sync()
+    yesterday = tmp_path / "backups" / "yesterday.db"
+    _backup(harness, yesterday)
+    pairs = _linked_entry_pairs(harness)
+    assert len(pairs) >= 4, "the small world syncs a few entries per project"
+    # Four different pairs, so that no pair is edited on both sides (that would be a conflict, parked by design).
+    forecast_day, timelog_day, forecast_after, timelog_after = pairs[:4]
+
+    # The day: a new registration, an edit on each side, all synced before the ledger is lost.
+    created_in_the_day = _new_registration(harness, 40)
+    _edit_forecast(harness, int(forecast_day["forecast_id"]), 95)
+    _edit_timelog(harness, timelog_day["timelog_id"], "edited in TimeLog during the day")
+    harness.sync()
+    synced = _ids(harness)
+
+    _replace_ledger(harness, yesterday)
+    # After the loss: a new registration, and an edit on each side of entries the day did not touch.
+    meantime = _new_registration(harness, 45)
+    _edit_forecast(harness, int(forecast_after["forecast_id"]), 105)
+    _edit_timelog(harness, timelog_after["timelog_id"], "edited in TimeLog after the restore")
+    _assert_refused_without_writes(harness)
+
+    applied = _rebuild(harness, "--apply")
+    assert applied["counts"]["time_entry.unmatched.forecast"] == 1, "only the registration made after the loss"
+    harness.sync()
+
+    _assert_converged_with_nothing_twice(harness, synced, meantime)
+    registrations = {r["id"]: r for r in harness.forecast_state()["time_registrations"]}
+    units = {u["guid"]: u for u in harness.timelog_state()["work_units"]}
+    assert registrations[created_in_the_day["id"]]["time_registered"] == 40
+    for pair, minutes in ((forecast_day, 95), (forecast_after, 105)):
+        assert registrations[int(pair["forecast_id"])]["time_registered"] == minutes
+        assert units[pair["timelog_id"]]["minutes"] == minutes, "the Forecast edit holds in TimeLog"
+    for pair, note in ((timelog_day, "edited in TimeLog during the day"),
+                       (timelog_after, "edited in TimeLog after the restore")):
+        assert units[pair["timelog_id"]]["description"] == note
+        assert registrations[int(pair["forecast_id"])]["notes"] == note, "the TimeLog edit holds in Forecast"
