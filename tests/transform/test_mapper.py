@@ -11,6 +11,7 @@ import jsonschema
 import pytest
 
 from timesync.ledger import Ledger, PairState, RunStatus
+from timesync.model import Side
 from timesync.reconcile.commands import COMMAND_SCHEMA
 from timesync.reconcile.mapper import DirectionError, ReconcileMapper, side_of_stream
 
@@ -177,3 +178,35 @@ def test_a_timelog_edit_becomes_a_lease_checked_registration_update(tmp_path: Pa
     assert update["expected_base"] == {"project": "101", "person": "11", "task": "301", "date": "2026-03-01",
                                        "minutes": 61, "note": "hi & <b>"}
     assert out[-1]["value"] == work_state
+
+
+
+def _directory_input(projects: list[int], persons: list[int]) -> list[dict[str, Any]]:
+    return [_schema("projects", "id"), *(_record("projects", {"id": p, "name": "P"}) for p in projects),
+            _schema("persons", "id"), *(_record("persons", {"id": p, "first_name": "A"}) for p in persons),
+            {"type": "STATE", "value": STATE}]
+
+
+def test_a_ledger_of_another_account_is_refused_before_planning(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                                 caplog: pytest.LogCaptureFixture) -> None:
+    """The ledger knows an account by the project and person ids it read there: a tap reading none of them reads
+    another account (or the ledger is another company pair's), and the run stops before planning anything."""
+    _run(tmp_path, _directory_input([101], [11]), capsys)
+    with Ledger.open(f"sqlite:///{tmp_path / 'ledger.db'}") as ledger:
+        runs = len(ledger.runs())
+    with pytest.raises(SystemExit):
+        _run(tmp_path, _directory_input([9101], [911]) + FORECAST_INPUT[:4], capsys)
+    error = caplog.text
+    assert "this ledger belongs to another Forecast account" in error
+    assert "ids 101" in error
+    assert "Nothing was written" in error
+    with Ledger.open(f"sqlite:///{tmp_path / 'ledger.db'}") as ledger:
+        assert len(ledger.runs()) == runs, "nothing was planned"
+        assert ledger.directory_ids(Side.FORECAST, "project") == {"101"}, "the ledger's directory is kept"
+
+
+def test_the_same_account_with_projects_and_persons_come_and_gone_is_accepted(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _run(tmp_path, _directory_input([101, 102], [11]), capsys)
+    out = _run(tmp_path, _directory_input([101, 103], [11, 12]), capsys)
+    assert out[-1] == {"type": "STATE", "value": STATE}

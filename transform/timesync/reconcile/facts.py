@@ -11,6 +11,7 @@ from collections.abc import Mapping
 
 from timesync.adapters.timelog import GUID_MODEL_FACT
 from timesync.ledger import Ledger
+from timesync.model import Side
 
 #: The tool whose time a ledger pairs with TimeLog's (`forecast` for job sync, `harvest` for harvest-to-timelog).
 LEDGER_TOOL_FACT = "ledger.tool"
@@ -65,3 +66,27 @@ class FactGuard:
             self.ledger.record_fact(name, value, source)
         self.known.update({name: (value, source) for name, value in self.new.items()})
         self.new.clear()
+
+
+def another_account(ledger: Ledger, side: Side, directory: Mapping[str, Mapping[str, object]],
+                    account: str) -> str | None:
+    """Why this ledger belongs to another ``account`` than the tap reads (None when it is the same one).
+
+    Neither tool gives its account an id (Forecast's /v1/company has a name and a VAT id, both editable), so the
+    ledger knows an account by the ids of the projects and persons it last read there. The same account keeps
+    most of them from one run to the next; another account, or a ledger of another company pair pointed at by
+    mistake, shares none, and syncing against it would see every entry as new and write it twice.
+    """
+    known = {kind: set(ledger.directory_names(side, kind)) for kind in ("project", "person")}
+    read = {kind: set(directory.get(kind, {})) for kind in ("project", "person")}
+    if not any(known.values()) or not any(read.values()):
+        return None  # a new ledger, or a tap that sent neither projects nor persons: nothing to compare
+    if any(known[kind] & read[kind] for kind in known):
+        return None
+    examples = ", ".join(sorted(known["project"] or known["person"])[:3])
+    return (f"this ledger belongs to another {account} account: none of the {len(known['project'])} projects and "
+            f"{len(known['person'])} persons it read there last time (ids {examples}, ...) is among the "
+            f"{len(read['project'])} projects and {len(read['person'])} persons {account} holds now. Nothing was "
+            f"written. A ledger pairs one company pair's accounts: point ledger_url at this pair's own ledger, or "
+            f"check that the {account} credentials are this company's. For a new ledger of these accounts, run "
+            "`timesync ledger rebuild` (README 'A lost ledger')")

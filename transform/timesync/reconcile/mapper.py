@@ -17,7 +17,7 @@ from timesync.progress import Progress
 from timesync.reconcile.bookmarks import BookmarkGuard, StaleLedgerError
 from timesync.reconcile.commands import COMMAND_KEY, COMMAND_SCHEMA, COMMAND_STREAM
 from timesync.reconcile.engine import FloodGuardError, Reconciler
-from timesync.reconcile.facts import LEDGER_TOOL_FACT, FactGuard, FactMismatchError
+from timesync.reconcile.facts import LEDGER_TOOL_FACT, FactGuard, FactMismatchError, another_account
 from timesync.reconcile.report import plan_lines, plan_summary
 from timesync.settings import LEDGER_SETTINGS
 
@@ -264,11 +264,15 @@ class ReconcileMapper(InlineMapper):
             self.logger.warning("%s", warning)
 
     def _check_links(self, reconciler: Reconciler) -> None:
-        """Every id of links.yml must exist: this side's as its tap just read them, the other's as last read.
+        """The tap reads the account the ledger knows, and every id of links.yml exists there: this side's as its tap
+        just read them, the other's as last read.
 
-        The projects and persons this tap emitted are stored for the other direction's check.
+        The projects and persons this tap emitted are stored for the other direction's check and the next run's.
         """
         source, target = reconciler.source, reconciler.target
+        mismatch = another_account(self.ledger, source, reconciler.directory, self.links.tool_label(str(source)))
+        if mismatch:
+            self._fail(mismatch)
         for kind, entries in reconciler.directory.items():
             self.ledger.replace_directory(source, kind, entries)
         problems = unknown_ids(self.links, str(source), {
