@@ -131,7 +131,7 @@ def test_a_burst_that_never_goes_quiet_still_runs_after_the_maximum_wait(trigger
         trigger.notify("task_updated")
         time.sleep(QUIET / 3)
     assert trigger.sync.starts, "a run started while the events kept coming"
-    assert trigger.sync.starts[0] - first == pytest.approx(MAX_WAIT, abs=0.5)
+    assert MAX_WAIT * 0.9 <= trigger.sync.starts[0] - first <= MAX_WAIT + 1.0, "capped at the maximum wait"
 
 
 def test_events_during_a_run_give_exactly_one_more_run_after_it_never_two_at_once() -> None:
