@@ -4,7 +4,8 @@ that API writes to tasks and time registrations raise.
 DOCS-WH: a subscription is `{id, name, type, event, url, active}`; `type` is TASK, TIME_REG, PROJECT or PHASE,
 `event` is CREATE, UPDATE or DELETE, and one subscription covers one type and one event. POST requires name, type,
 event and url; `active` defaults to true. PUT changes any of them. The lists are bare arrays, like every unpaged
-list of the API. Errors use the API's `{status, message}` body (DOCS-README).
+list of the API. Statuses are DOCS-README's: POST 201 with the created object, PUT 200 with the updated one, DELETE
+200; errors are 400/404 with the API's `{status, message}` body.
 
 Only tasks and time registrations raise events here: the simulator has no project or phase writes. The payload
 (DOCS-WH) is `{timestamp, event, object: {id}, person: {id}, fields_changed}` with `fields_changed` on updates
@@ -39,6 +40,7 @@ PAST_TENSE = {"CREATE": "created", "UPDATE": "updated", "DELETE": "deleted"}
 AUDIT_FIELDS = frozenset({"updated_at", "updated_by"})
 URL_SCHEMES = ("http://", "https://")
 
+#: DOCS-WH: "GET/POST /v1/webhook_subscriptions, GET/PUT/DELETE /v1/webhook_subscriptions/{id}".
 ROUTES = [
     Route("GET", "/api/v1/webhook_subscriptions", "list_subscriptions"),
     Route("POST", "/api/v1/webhook_subscriptions", "create_subscription"),
