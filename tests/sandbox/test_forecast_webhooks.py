@@ -33,12 +33,14 @@ class Receiver(ThreadingHTTPServer):
     def __init__(self) -> None:
         self.bodies: list[dict] = []
         self.statuses: list[int] = []
+        self.delay_seconds = 0.0
         self.arrived = threading.Condition()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                time.sleep(receiver.delay_seconds)
                 with receiver.arrived:
                     status = receiver.statuses.pop(0) if receiver.statuses else 200
                     receiver.bodies.append({"body": body, "headers": dict(self.headers), "status": status,
@@ -189,3 +191,26 @@ def test_subscriptions_round_trip_through_state_and_reset(forecast) -> None:
     assert state["webhook_subscriptions"] == [created]
     requests.post(f"{forecast}/_sandbox/reset", json={**state, "webhook_subscriptions": []}, timeout=TIMEOUT)
     assert call("GET", forecast + SUBSCRIPTIONS).json() == []
+
+
+def test_a_slow_receiver_does_not_delay_the_api_answer(forecast, receiver) -> None:
+    receiver.delay_seconds = 2.0
+    subscribe(forecast, receiver.url, "TIME_REG", "CREATE")
+    started = time.monotonic()
+    response = call("POST", forecast + "/api/v1/time_registrations",
+                    {"person": 12, "task": 5001, "time_registered": 30, "date": "2026-11-24"})
+    assert response.status_code == 201
+    assert time.monotonic() - started < receiver.delay_seconds / 2, "delivery runs on its own thread"
+    assert receiver.wait_for(1)[0]["body"]["object"] == {"id": response.json()["id"]}
+
+
+def test_deleting_a_task_tells_of_the_registrations_deleted_with_it(forecast, receiver) -> None:
+    subscribe(forecast, receiver.url, "TASK", "DELETE")
+    subscribe(forecast, receiver.url, "TIME_REG", "DELETE")
+    project = demo.build_demo()["projects"][0]["id"]
+    task = call("POST", forecast + "/api/v3/tasks", {"project_id": project, "title": "doomed"}).json()
+    registration = call("POST", forecast + "/api/v1/time_registrations",
+                        {"person": 12, "task": task["id"], "time_registered": 30, "date": "2026-11-24"}).json()
+    assert call("DELETE", f"{forecast}/api/v2/tasks/{task['id']}").status_code == 200
+    events = {(d["body"]["event"], d["body"]["object"]["id"]) for d in receiver.wait_for(2)}
+    assert events == {("time_reg_deleted", registration["id"]), ("task_deleted", task["id"])}
