@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -199,3 +200,29 @@ def _listening_url(log: Path, process: subprocess.Popen) -> str:
         assert process.poll() is None, log.read_text()
         time.sleep(0.1)
     raise AssertionError(f"timesync listen did not start: {log.read_text()}")
+
+
+def test_a_failing_or_missing_command_is_logged_and_the_next_burst_still_runs(caplog) -> None:
+    caplog.set_level(logging.INFO, logger="timesync.listen")
+    outcomes = iter([FileNotFoundError("no such command"), RuntimeError("boom"), 3, 0])
+
+    def run() -> int:
+        outcome = next(outcomes)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    trigger = SyncTrigger(run, DebounceWindow(0.05, 0.2)).start()
+    try:
+        for _ in range(4):
+            trigger.notify("task_created")
+            time.sleep(0.1)
+            assert trigger.wait_idle(WAIT)
+        assert trigger.runs == 4
+    finally:
+        trigger.stop(WAIT)
+    logged = caplog.text
+    assert "could not start: no such command" in logged
+    assert "the sync run failed" in logged
+    assert "failed with exit code 3" in logged
+    assert "sync run done" in logged

@@ -149,6 +149,9 @@ class SyncTrigger:
         except OSError as exc:  # the command is missing or not executable: say so, keep listening
             logger.error("webhooks: the sync command could not start: %s", exc)
             return
+        except Exception:  # whatever else goes wrong, this thread must live on to serve the next burst
+            logger.exception("webhooks: the sync run failed")
+            return
         outcome = "done" if code == 0 else f"failed with exit code {code} (the next run catches up)"
         logger.info("webhooks: sync run %s in %.0fs", outcome, self._clock() - started)
 
