@@ -11,6 +11,7 @@ import threading
 from sandbox.common.server import SimulatorServer, json_line
 from sandbox.data import DataSpecError, load_data
 from sandbox.forecast.app import ForecastApp
+from sandbox.forecast.options import ForecastOptions
 from sandbox.forecast.resources import FIELD_SETS, SAMPLES
 from sandbox.harvest.app import HarvestApp
 from sandbox.harvest.options import HarvestOptions
@@ -24,15 +25,17 @@ def _serve(args: argparse.Namespace) -> int:
     except DataSpecError as exc:
         print(f"sandbox: {exc}", file=sys.stderr)
         return 2
-    options, harvest_options = SiteOptions(), HarvestOptions()
+    options, harvest_options, forecast_options = SiteOptions(), HarvestOptions(), ForecastOptions()
     try:
         options.update_from_pairs(args.timelog_option)
         harvest_options.update_from_pairs(args.harvest_option)
+        forecast_options.update_from_pairs(args.forecast_option)
     except ValueError as exc:
         print(f"sandbox: {exc}", file=sys.stderr)
         return 2
     servers = [
-        SimulatorServer(ForecastApp(data.forecast, fields=args.forecast_fields), args.forecast_port),
+        SimulatorServer(ForecastApp(data.forecast, fields=args.forecast_fields, options=forecast_options),
+                        args.forecast_port),
         SimulatorServer(TimeLogApp(data.timelog, token_ttl_seconds=args.token_ttl, options=options),
                         args.timelog_port),
         SimulatorServer(HarvestApp(data.harvest, options=harvest_options), args.harvest_port),
@@ -71,6 +74,9 @@ def main(argv: list[str] | None = None) -> int:
              "docs' sample responses leave out, e.g. a task's estimate; 'tables' shows every field of the docs' "
              "response tables",
     )
+    serve.add_argument("--forecast-option", action="append", default=[], metavar="KEY=VALUE",
+                       help="a Forecast option (sandbox/forecast/options.py), repeatable, e.g. "
+                            "webhook_minute_seconds=0.1 (the webhook retry schedule in tenths of a second)")
     serve.add_argument("--token-ttl", type=float, default=12 * 3600,
                        help="TimeLog token lifetime in seconds (default 12 hours)")
     serve.add_argument("--timelog-option", action="append", default=[], metavar="KEY=VALUE",

@@ -69,11 +69,11 @@ class SandboxControl:
         return self._call("POST", "lock", spec)
 
     def options(self, **changes: object) -> dict:
-        """Change some options (TimeLog, Harvest); returns all of them. `reset` does not undo this."""
+        """Change some options (TimeLog, Harvest, Forecast); returns all of them. `reset` does not undo this."""
         return self._call("POST", "options", changes)
 
     def get_options(self) -> dict:
-        """The options (TimeLog, Harvest)."""
+        """The options (TimeLog, Harvest, Forecast)."""
         return self._call("GET", "options")
 
 
@@ -88,6 +88,8 @@ class SandboxProcess:
     timelog_options: dict[str, object] = field(default_factory=dict)
     #: Harvest options (sandbox/harvest/options.py), passed as `--harvest-option KEY=VALUE`.
     harvest_options: dict[str, object] = field(default_factory=dict)
+    #: Forecast options (sandbox/forecast/options.py), passed as `--forecast-option KEY=VALUE`.
+    forecast_options: dict[str, object] = field(default_factory=dict)
     process: subprocess.Popen | None = None
     forecast_url: str = ""
     timelog_url: str | None = None
@@ -98,8 +100,9 @@ class SandboxProcess:
         options = dict(self.timelog_options)
         if "guid_model" not in options and os.environ.get(GUID_MODEL_ENV):
             options["guid_model"] = os.environ[GUID_MODEL_ENV]
-        option_args = [arg for flag, chosen in (("--timelog-option", options), ("--harvest-option",
-                                                                                  self.harvest_options))
+        option_args = [arg for flag, chosen in (("--timelog-option", options),
+                                                ("--harvest-option", self.harvest_options),
+                                                ("--forecast-option", self.forecast_options))
                        for name, value in chosen.items() for arg in (flag, f"{name}={json.dumps(value)}")]
         self.process = subprocess.Popen(
             [sys.executable, "-m", "sandbox", "serve", "--forecast-port", "0", "--timelog-port", "0",

@@ -13,7 +13,10 @@ method), JSON content type on POST/PUT (415), JSON body (400), then the endpoint
 Each may add `"approval_status": "SUBMITTED" | "NOT_SUBMITTED"` to set that status instead (with
 `NOT_SUBMITTED`, a period lock is lifted again). The answer names what changed:
 `{"approval_status": "APPROVED", "registration_ids": [...], "period": {...} | null}`.
-Approving bumps `updated_at`, as any change to a registration does.
+Approving bumps `updated_at`, as any change to a registration does (it raises no webhook: it is not an API write).
+
+Webhooks (DOCS-WH, `webhooks.py`, `delivery.py`): after every API request, the task and time-registration writes it
+made are posted to each active matching subscription from a background thread, so the answer never waits for them.
 """
 
 from __future__ import annotations
@@ -23,8 +26,11 @@ import json
 from sandbox.common.app import Request, Response, SimulatorApp
 from sandbox.common.clock import Clock, format_timestamp, parse_date, utc_now
 from sandbox.common.routes import Router, unrouted_operation
+from sandbox.forecast import webhooks
 from sandbox.forecast.api import ROUTES, Call, ForecastApi
+from sandbox.forecast.delivery import WebhookDelivery
 from sandbox.forecast.errors import UNAUTHORIZED_MESSAGE, ForecastError, bad_request, not_found
+from sandbox.forecast.options import ForecastOptions
 from sandbox.forecast.resources import APPROVED, NOT_SUBMITTED, SAMPLES, Shapes
 from sandbox.forecast.store import ForecastStore
 
@@ -49,13 +55,17 @@ class ForecastApp(SimulatorApp):
 
     name = "forecast"
 
-    def __init__(self, data: dict, clock: Clock = utc_now, fields: str = SAMPLES) -> None:
+    def __init__(self, data: dict, clock: Clock = utc_now, fields: str = SAMPLES,
+                 options: ForecastOptions | None = None) -> None:
         super().__init__()
         self.clock = clock
         self.fields = fields
+        self.options = options or ForecastOptions()
         self.store = ForecastStore()
         self.api = ForecastApi(self.store, Shapes.of(fields))
-        self.router = Router(ROUTES)
+        self.subscriptions = webhooks.WebhookSubscriptionApi(self.store)
+        self.delivery = WebhookDelivery(self.options.webhook_minute_seconds)
+        self.router = Router([*ROUTES, *webhooks.ROUTES])
         self.reset(data)
 
     # -- SimulatorApp --------------------------------------------------------------------------------
@@ -80,9 +90,23 @@ class ForecastApp(SimulatorApp):
             raise not_found(f"No endpoint {request.method} {request.path}")
         body = self._json_body(request) if request.method in METHODS_WITH_BODY else {}
         with self.lock:
-            call = Call(match.route, match.params, request.query, body, format_timestamp(self.clock()))
-            # Views are fresh dicts, so the server may encode them after the lock is released.
-            return self.api.handler(match.route)(call)
+            stamp = format_timestamp(self.clock())
+            if match.route in webhooks.ROUTES:
+                return self.subscriptions.handler(match.route)(match.params, body)
+            call = Call(match.route, match.params, request.query, body, stamp)
+            try:
+                # Views are fresh dicts, so the server may encode them after the lock is released.
+                return self.api.handler(match.route)(call)
+            finally:
+                # Even a request refused halfway (a task delete meeting an approved registration) keeps the
+                # writes it made before, so their webhooks go out too.
+                self._publish(self.store.take_changes(), stamp)
+
+    def _publish(self, changes: list[webhooks.Change], stamp: str) -> None:
+        """Queue one delivery per change and matching active subscription (DOCS-WH)."""
+        for change in changes:
+            for url in self.subscriptions.targets(change):
+                self.delivery.send(url, change.payload(stamp))
 
     @staticmethod
     def _json_body(request: Request) -> dict:
@@ -111,6 +135,16 @@ class ForecastApp(SimulatorApp):
         """Every entity (see `store.ForecastStore.snapshot`)."""
         with self.lock:
             return self.store.snapshot()
+
+    def get_options(self) -> dict:
+        """The options (options.py)."""
+        return self.options.as_dict()
+
+    def set_options(self, changes: dict) -> dict:
+        """Change some options; the delivery thread reads the retry scale on each retry it schedules."""
+        options = self.options.update(changes)
+        self.delivery.minute_seconds = self.options.webhook_minute_seconds
+        return options
 
     def reset(self, data: dict) -> None:
         """Replace all data; `{}` is an empty account with the default API key."""

@@ -126,6 +126,7 @@ class _Generator:
         approved_until = workdays[min(APPROVED_WORKDAYS, len(workdays)) - 1].isoformat()
         data["locked_periods"] = [{"person": p.forecast_id, "from": workdays[0].isoformat(), "to": approved_until}
                                   for p in self.people[:APPROVED_PERSONS]]
+        data["webhook_subscriptions"] = []  # the demo account has none until `timesync webhooks subscribe`
         return data
 
     def _person(self, index: int, person: roster.Person, stamp: str) -> dict:

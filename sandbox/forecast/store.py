@@ -11,7 +11,11 @@ The state (`GET /_sandbox/state`, `POST /_sandbox/reset`, `demo.build_demo()`) i
 * `deleted_tasks`, `deleted_time_registrations`: `{id, deleted_by, deleted_at, record}` (oldest first);
 * `project_team`: `{project_id, person_id, project_role, project_contact, created_*, updated_*}`;
 * `api_keys` (accepted `X-FORECAST-API-KEY` values), `api_person` (who API writes are attributed to),
-  `company`, and `locked_periods` (`{person | null, from, to}`: approved periods that refuse new entries).
+  `company`, and `locked_periods` (`{person | null, from, to}`: approved periods that refuse new entries);
+* `webhook_subscriptions`: `{id, name, type, event, url, active}` (DOCS-WH; `webhooks.py`).
+
+Every insert, update and delete of a task or time registration is also noted in `changes` (`webhooks.Change`),
+which the app takes after each request and hands to the webhook delivery.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from collections.abc import Callable, Iterable
 from sandbox.credentials import FORECAST_API_KEY
 from sandbox.forecast.errors import bad_request, not_found
 from sandbox.forecast.resources import APPROVAL_STATUSES, APPROVED, with_defaults
+from sandbox.forecast.webhooks import Change, change_of
 
 #: Tables of live records, each a list of objects with an integer `id` in `snapshot()`.
 TABLES = (
@@ -32,7 +37,7 @@ TABLES = (
 #: Deleted-item feeds: `{id, deleted_by, deleted_at, record}` where `record` is the row as it was.
 DELETED_TABLES = {"deleted_tasks": "tasks", "deleted_time_registrations": "time_registrations"}
 #: Everything else `snapshot()` holds.
-OTHER_KEYS = ("api_keys", "api_person", "company", "project_team", "locked_periods")
+OTHER_KEYS = ("api_keys", "api_person", "company", "project_team", "locked_periods", "webhook_subscriptions")
 
 #: The person that API-key writes are attributed to (`created_by`, `updated_by`, `deleted_by`) when the data
 #: names none. In Forecast a key belongs to the account; the demo uses its first admin.
@@ -202,6 +207,9 @@ class ForecastStore:
         self.company: dict = {}
         self.project_team: list[dict] = []
         self.locked_periods: list[dict] = []
+        self.webhook_subscriptions = Table("webhook_subscriptions", {"id": _by_id})
+        #: Writes to tasks and time registrations since the app last took them (for webhooks).
+        self.changes: list[Change] = []
         self._next_ids: dict[str, int] = {}
 
     # -- whole state -------------------------------------------------------------------------------
@@ -226,9 +234,17 @@ class ForecastStore:
         self.company = dict(data.get("company", {}))
         self.project_team = [dict(member) for member in data.get("project_team", [])]
         self.locked_periods = [self._checked_period(period) for period in data.get("locked_periods", [])]
+        subscriptions = data.get("webhook_subscriptions", [])
+        if not isinstance(subscriptions, list):
+            raise ValueError("forecast data: 'webhook_subscriptions' must be a list")
+        for position, subscription in enumerate(subscriptions):
+            _check_id("webhook_subscriptions", position, subscription)
+        self.webhook_subscriptions.load([{"active": True, **record} for record in subscriptions])
+        self.changes = []
         self._next_ids = {
             name: 1 + max([0, *self.tables[name].records, *self._deleted_ids(name)]) for name in TABLES
         }
+        self._next_ids["webhook_subscriptions"] = 1 + max([0, *self.webhook_subscriptions.records])
 
     def _completed(self, table: str, records: list) -> list[dict]:
         if not isinstance(records, list):
@@ -292,6 +308,7 @@ class ForecastStore:
             entries = sorted(self.deleted[name].records.values(), key=_by_deleted)
             data[name] = [{**entry, "record": _copy(entry["record"])} for entry in entries]
         data["locked_periods"] = [dict(period) for period in self.locked_periods]
+        data["webhook_subscriptions"] = [dict(record) for record in self.webhook_subscriptions.in_id_order()]
         return data
 
     # -- writes ------------------------------------------------------------------------------------
@@ -302,6 +319,20 @@ class ForecastStore:
         self._next_ids[table] = record_id + 1
         return record_id
 
+    def new_webhook_id(self) -> int:
+        """The next webhook subscription id (never reused)."""
+        return self.new_id("webhook_subscriptions")
+
+    def _note(self, table: str, event: str, before: dict | None, after: dict) -> None:
+        change = change_of(table, event, before, after, self.api_person)
+        if change is not None:
+            self.changes.append(change)
+
+    def take_changes(self) -> list[Change]:
+        """The writes noted since the last call, oldest first."""
+        changes, self.changes = self.changes, []
+        return changes
+
     def insert(self, table: str, record: dict, stamp: str) -> dict:
         """Store a new record with a fresh id and audit stamp; return it."""
         stored = with_defaults(table, {
@@ -309,12 +340,14 @@ class ForecastStore:
             "created_by": self.api_person, "updated_by": self.api_person, "created_at": stamp, "updated_at": stamp,
         })
         self.tables[table].insert(stored)
+        self._note(table, "CREATE", None, stored)
         return stored
 
     def update(self, table: str, record: dict, changes: dict, stamp: str) -> dict:
         """Apply `changes` to a stored record and bump `updated_at`, even when nothing else changed."""
         updated = {**record, **changes, "updated_by": self.api_person, "updated_at": stamp}
         self.tables[table].replace(updated)
+        self._note(table, "UPDATE", record, updated)
         return updated
 
     def delete(self, table: str, record_id: int, stamp: str) -> dict:
@@ -323,6 +356,7 @@ class ForecastStore:
         feed = next(name for name, source in DELETED_TABLES.items() if source == table)
         entry = {"id": record_id, "deleted_by": self.api_person, "deleted_at": stamp, "record": record}
         self.deleted[feed].insert(entry)
+        self._note(table, "DELETE", None, record)
         return entry
 
     # -- the rules on time registrations -----------------------------------------------------------

@@ -100,6 +100,7 @@ class Services:
     run: Callable[[list[str], dict[str, str]], int]
     meltano_state: Callable[[str | None], dict[Direction, dict[str, Any] | None]] = _default_meltano_state
     harvest: Callable[[], Any] = field(default=lambda: _default_harvest())
+    forecast_webhooks: Callable[[], Any] = field(default=lambda: _default_forecast_webhooks())
 
 
 # The API clients and the reconcile engine import requests, zeep and singer-sdk: imported where used, so
@@ -109,6 +110,13 @@ def _default_forecast() -> Any:
 
     config = env_config(FORECAST_ENV_PREFIX, CONNECTION_SETTINGS)
     return ForecastReader(config.get("api_key", ""), config.get("base_url") or DEFAULT_BASE_URL)
+
+
+def _default_forecast_webhooks() -> Any:
+    from forecast_api import CONNECTION_SETTINGS, DEFAULT_BASE_URL, ForecastWebhooks
+
+    config = env_config(FORECAST_ENV_PREFIX, CONNECTION_SETTINGS)
+    return ForecastWebhooks(config.get("api_key", ""), config.get("base_url") or DEFAULT_BASE_URL)
 
 
 def _default_harvest() -> Any:
