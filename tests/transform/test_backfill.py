@@ -20,7 +20,7 @@ from timesync.backfill import (
     run_backfills,
 )
 from timesync.cli import Services, cli
-from timesync.ledger import BackfillState, Ledger, PairKind, run_lock
+from timesync.ledger import BackfillState, Ledger, PairKind, PairState, run_lock
 from timesync.links import BackfillRequest, LinkChanges, PersonLink, ProjectLink, parse_links
 from timesync.model import Direction
 from timesync.reconcile.engine import Reconciler
@@ -205,3 +205,31 @@ def test_finish_refuses_while_another_run_holds_the_lock(world: World, tmp_path:
     assert result.exit_code == 1
     assert "already running" in result.output
     assert ran == []
+
+
+def test_a_link_taken_out_and_put_back_resumes_its_pairs_with_what_changed_meanwhile(tmp_path: Path) -> None:
+    """Removing a link stops the sync there and leaves both sides alone: an edit made meanwhile is neither written
+    nor taken for a move (the pair stays linked, not left behind). With the link back, the backfill syncs it."""
+    world = World(tmp_path)
+    registration = world.forecast.create(person=12, project=None, task=303, date="2026-02-10", minutes=60, note="a")
+    world.sync()
+    pair = world.ledger.find_pair(PairKind.TIME_ENTRY, forecast_id=str(registration))
+    assert pair is not None
+    twin = pair.timelog_id
+
+    world.edit_links(without_persons=[12])
+    world.forecast.edit(registration, time_registered=75)
+    world.sync()
+    assert world.timelog.work[twin]["minutes"] == 60, "a link taken out: nothing is written there"
+    assert world.ledger.find_pair(PairKind.TIME_ENTRY, forecast_id=str(registration)).state is PairState.LINKED
+
+    for _ in range(5):  # the edit falls out of the taps' overlap window: only the backfill reads it again
+        world.clock.tick()
+    world.sync()
+    world.edit_links()
+    assert world.sync().writes == 0, "the incremental read does not see the edit made while unlinked"
+    [backfilled] = world.run_backfills()
+    assert backfilled.writes == 1
+    assert world.timelog.work[twin]["minutes"] == 75, "the edit made while unlinked arrives with the link"
+    assert world.sync().writes == 0
+    world.close()

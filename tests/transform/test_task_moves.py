@@ -5,6 +5,7 @@ from __future__ import annotations
 from timesync_world import World
 
 from timesync.ledger import PairKind, PairState
+from timesync.links import BackfillRequest
 
 DAY = "2026-03-02"
 F2T = "forecast_to_timelog"
@@ -81,10 +82,19 @@ def test_a_task_moved_to_another_project_keeps_its_timelog_task_and_holds_new_ti
     assert deferred.outcome == "deferred"
     assert "held back: Forecast task 301 moved" in deferred.message
     assert sorted(w["minutes"] for w in world.timelog.work.values()) == [20, 30], "other time still syncs"
-    # Moved back: synced again, and its next time lands on the old TimeLog task.
+    # Moved back: synced again, the time held back meanwhile comes with the backfill it queued (an incremental
+    # read would not see that entry again), and its next time lands on the old TimeLog task.
+    for _ in range(5):  # the held-back entry falls out of the taps' overlap window
+        world.clock.tick()
     world.forecast.edit_task(301, project_id=101)
     world.sync()
     assert world.ledger.find_pair(PairKind.TASK, forecast_id="301").state is PairState.LINKED
+    assert 15 not in [w["minutes"] for w in world.timelog.work.values()]
+    [backfill] = world.ledger.backfills()
+    assert backfill.request == BackfillRequest("project", "101", "2001", None)
+    world.run_backfills()
+    assert [w["task_id"] for w in world.timelog.work.values() if w["minutes"] == 15] == [old_twin["task_id"]]
+    assert world.ledger.find_pair(PairKind.TIME_ENTRY, forecast_id=str(new)).state is PairState.LINKED
     world.forecast.create(person=11, project=101, task=301, date=DAY, minutes=45, note="back again")
     world.sync()
     assert [w["task_id"] for w in world.timelog.work.values() if w["minutes"] == 45] == [old_twin["task_id"]]

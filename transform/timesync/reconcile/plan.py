@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from timesync.ledger import Pair, PairKind, PlannedPair, RunItem
+from timesync.links import BackfillRequest
 from timesync.model import TimeEntry, json_text
 from timesync.reconcile.landing import OutOfScope, TaskRef
 from timesync.reconcile.rules import Action, Change, Decision
@@ -65,6 +66,8 @@ class Plan:
     # New pairs other records may depend on (tasks, project-time tasks, allocations): (kind, source id) -> index.
     new_pairs: dict[tuple[PairKind, str], int] = field(default_factory=dict)
     builder: CommandBuilder | None = None  # builds the time entries' commands
+    # Links whose history must be read again (`timesync finish`): time held back while a task was away.
+    backfills: list[BackfillRequest] = field(default_factory=list)
 
     def add(self, planned: PlannedPair, entry_write: EntryWrite | None = None) -> int:
         """Append a pair write (a time entry's with what builds its commands); returns its index."""

@@ -9,7 +9,7 @@ from typing import Any
 from timesync.adapters import ADAPTERS
 from timesync.ledger import Ledger, Pair, PairKind, PairState, PlannedPair, RunItem
 from timesync.ledger.base import batched
-from timesync.links import Links
+from timesync.links import BackfillRequest, Links
 from timesync.model import Assignment, Deletion, Direction, Side, Task, TimeEntry
 from timesync.reconcile.build import CommandBuilder
 from timesync.reconcile.intake import Intake
@@ -146,6 +146,8 @@ class Planner:
             if state is not pair.state:
                 self.plan.add_pair_write(PlannedPair(PairKind.TASK, pair_id=pair.id, state=state,
                                                      reason=None), task.id)
+                # Its time was held back while it was away, and an incremental read will not see it again.
+                self.plan.backfills.append(BackfillRequest("project", link.forecast, link.timelog, link.start_date))
         elif base is None or task.parent_id == base.get("parent"):
             decision = Decision(Action.UPDATE, PairState.LINKED,
                                 "Forecast task changed: name, dates and estimate follow")
@@ -179,7 +181,7 @@ class Planner:
         reason = (f"Forecast task {task.id} moved from project {base.get('project')} to project {task.project_id}; "
                   f"TimeLog cannot move a task between projects, so TimeLog task {pair.timelog_id} stays where it is, "
                   "with all its work. New time on this task is not synced: move the task back in Forecast (then "
-                  "`meltano run --full-refresh` brings the time held back meanwhile), or log new time on a new task "
+                  "the next run backfills the time held back meanwhile), or log new time on a new task "
                   "in the new project")
         self._moved_out[task.id] = reason
         decision = Decision(Action.ORPHAN, PairState.ORPHANED, reason)
@@ -282,7 +284,8 @@ class Planner:
                                         OutOfScope.UNLINKED_PROJECT: f"{self.source} project {entry.project_id}"}
             what = unlinked.get(reason, "")
             plan.out_of_scope(PairKind.TIME_ENTRY, entry.id, reason, what)
-            if pair is not None and pair.state is PairState.LINKED and reason != OutOfScope.NON_PROJECT_TIME:
+            if (pair is not None and pair.state is PairState.LINKED and reason != OutOfScope.NON_PROJECT_TIME
+                    and _moved_since_synced(entry, pair.base_on(self.source))):
                 self._leave_behind(entry, pair, what or reason)
             return
         ref = landing.task_ref
@@ -416,3 +419,12 @@ def _parents_first(tasks: Mapping[str, Task]) -> list[Task]:
     for task in tasks.values():
         place(task)
     return ordered
+
+
+def _moved_since_synced(entry: TimeEntry, base: Mapping[str, Any] | None) -> bool:
+    """Whether an entry now out of scope got there by moving (another person or project than when it was synced),
+    rather than by its link being taken out of links.yml. A removed link only stops the sync there: the pair stays
+    as it was, and when the link comes back, what changed meanwhile syncs as any change does."""
+    if base is None:
+        return True
+    return (base.get("person"), base.get("project")) != (entry.person_id, entry.project_id)
