@@ -56,11 +56,20 @@ def test_entries_without_a_twin_are_unmatched_on_their_side() -> None:
 
 
 def test_without_near_matching_entries_that_differ_are_unmatched() -> None:
-    """In terms where person, date and task do not tell entries apart (project time), only exact twins pair."""
-    result = match([_entry("f1", 60), _entry("f2", 30)], [_entry("t1", 45), _entry("t2", 30)], near=False)
+    result = match([_entry("f1", 60), _entry("f2", 30)], [_entry("t1", 45), _entry("t2", 30)], near=None)
     assert result.paired == [("f2", "t2")]
     assert result.parked == []
     assert (result.unmatched_left, result.unmatched_right) == (["f1"], ["t1"])
+
+
+def test_in_project_time_terms_entries_that_differ_are_parked_as_same_day_never_unmatched() -> None:
+    """Where person, date and task do not tell entries apart (project time), only exact twins pair, and the rest
+    of a person's day on both sides is parked: left unmatched, the next sync would create both again."""
+    result = match([_entry("f1", 60), _entry("f2", 30)], [_entry("t1", 45), _entry("t2", 30)],
+                   near=ParkReason.SAME_DAY)
+    assert result.paired == [("f2", "t2")]
+    assert result.parked == [Parked(ParkReason.SAME_DAY, ("f1",), ("t1",))]
+    assert (result.unmatched_left, result.unmatched_right) == ([], [])
 
 
 def test_combine_keeps_the_first_pairs_and_the_second_leftovers() -> None:

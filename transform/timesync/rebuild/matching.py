@@ -23,6 +23,9 @@ class ParkReason(StrEnum):
 
     DUPLICATES = "duplicates"  # several entries on one side share the fingerprint: which is whose twin is a guess
     NEAR_MATCH = "near_match"  # same person, date and task, but the minutes or the note differ
+    # Same person and date, both project time (a TimeLog task Forecast lacks): maybe twins, one edited while the
+    # ledger was lost, maybe two entries. Neither paired nor left to the sync, which would create both again.
+    SAME_DAY = "same_day"
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,12 +60,14 @@ class Matching:
     unmatched_right: list[str] = field(default_factory=list)
 
 
-def match(left: Sequence[Keyed], right: Sequence[Keyed], *, near: bool = True) -> Matching:
+def match(left: Sequence[Keyed], right: Sequence[Keyed], *,
+          near: ParkReason | None = ParkReason.NEAR_MATCH) -> Matching:
     """Pair ``left`` and ``right`` entries whose fingerprints are equal and unique; park the ambiguous.
 
     Near matches are looked for only among what exact matching left over: two different entries of one person on
-    one task and day (a meeting and a review) are each paired by their own fingerprint first. ``near=False`` parks
-    none: for terms in which person, date and task do not tell entries apart.
+    one task and day (a meeting and a review) are each paired by their own fingerprint first. ``near`` is the
+    reason they are parked with (``SAME_DAY`` in terms where person, date and task do not tell entries apart);
+    None parks none and leaves them unmatched.
     """
     result = Matching()
     exact: dict[Fingerprint, tuple[list[str], list[str]]] = defaultdict(lambda: ([], []))
@@ -81,8 +86,8 @@ def match(left: Sequence[Keyed], right: Sequence[Keyed], *, near: bool = True) -
             group[0].extend(lefts)
             group[1].extend(rights)
     for lefts, rights in leftover.values():
-        if near and lefts and rights:
-            result.parked.append(Parked(ParkReason.NEAR_MATCH, tuple(lefts), tuple(rights)))
+        if near is not None and lefts and rights:
+            result.parked.append(Parked(near, tuple(lefts), tuple(rights)))
         else:
             result.unmatched_left += lefts
             result.unmatched_right += rights

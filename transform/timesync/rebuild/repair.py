@@ -34,6 +34,8 @@ FACT_SOURCE = "timesync ledger rebuild"
 PARK_REASONS = {
     ParkReason.DUPLICATES: "rebuild: several entries share this fingerprint (person, date, task, minutes, note)",
     ParkReason.NEAR_MATCH: "rebuild: same person, date and task on both sides, but the minutes or the note differ",
+    ParkReason.SAME_DAY: ("rebuild: project time of the same person and day on both sides (a TimeLog task Forecast "
+                          "does not have), but the minutes or the note differ: twins or not, a person decides"),
 }
 
 
@@ -182,12 +184,13 @@ def _plan_entries(ledger: Ledger, links: Links, holdings: Holdings, plan: Rebuil
     _refresh_bases(plan, links, twins, known, {e.id: e for e in holdings.forecast_entries},
                    {e.id: e for e in holdings.timelog_entries})
     # In TimeLog's terms first; then what is left in Forecast's, which finds TimeLog work on a task Forecast does
-    # not have (its Forecast twin is project time whose note starts with the task's name). Exact twins only there:
-    # all of a person's project time of a day shares person, date and task, so a near match would be a guess.
+    # not have (its Forecast twin is project time whose note starts with the task's name). Exact twins only pair
+    # there: all of a person's project time of a day shares person, date and task, so a near match is a guess,
+    # parked one pair per entry (never a conflict, whose resolving would copy one entry over another).
     first = match(_images(forecast.values(), links, twins), [Keyed(e.id, _fingerprint(e)) for e in timelog.values()])
     own = [Keyed(e.id, _fingerprint(e)) for e in forecast.values()]
     second = match(only(own, first.unmatched_left),
-                   _images((timelog[i] for i in first.unmatched_right), links, twins), near=False)
+                   _images((timelog[i] for i in first.unmatched_right), links, twins), near=ParkReason.SAME_DAY)
     result: Matching = combine(first, second)
     for forecast_id, timelog_id in result.paired:
         entry, twin = forecast[forecast_id], timelog[timelog_id]
@@ -215,7 +218,7 @@ def _park(plan: RebuildPlan, links: Links, group: Parked, forecast: Mapping[str,
     plan.counts["time_entry.parked"] += len(group.left) + len(group.right)
     plan.example("time_entry_parked", examples, reason=str(group.reason), forecast=list(group.left),
                  timelog=list(group.right))
-    if len(group.left) == 1 and len(group.right) == 1:
+    if len(group.left) == 1 and len(group.right) == 1 and group.reason is ParkReason.NEAR_MATCH:
         entry, twin = forecast[group.left[0]], timelog[group.right[0]]
         values = {"forecast": entry.snapshot(), "timelog": twin.snapshot()}
         _add(plan, PlannedPair(PairKind.TIME_ENTRY, forecast_id=entry.id, timelog_id=twin.id, project=entry.project_id,
