@@ -19,6 +19,7 @@ from timesync_world import World
 
 from timesync.ledger import PairKind, PairState
 from timesync.model import hours_from_minutes
+from timesync.reconcile.bookmarks import StaleLedgerError
 
 LONG = os.environ.get("TIMESYNC_LONG_SUITES") == "1"
 # `make test`: a quick fixed-seed sample (TestSyncMachineQuick). `make test-suites` (marker `suite`): 500 fixed-seed
@@ -63,6 +64,9 @@ class SyncMachine(RuleBasedStateMachine):
         self.synced: dict[tuple[str, str], Any] = {}
         self.locked: dict[tuple[str, str], dict[str, Any]] = {}
         self.log_checked = 0
+        # Forecast ids of the links a person took out of links.yml (the world starts with every link in).
+        self.unlinked_projects: set[int] = set()
+        self.unlinked_persons: set[int] = set()
 
     def teardown(self) -> None:
         self.world.close()
@@ -210,20 +214,64 @@ class SyncMachine(RuleBasedStateMachine):
             self.world.timelog.delete(guid)
             self.world.forecast.edit(reg, notes=note + " (edited)")
 
+    # -- people editing links.yml ------------------------------------------------------------------
+
+    @rule(project_102=st.booleans(), person_12=st.booleans())
+    def edit_links(self, project_102: bool, person_12: bool) -> None:
+        """Link removed (the sync stops there, both sides stay as they are) or added back (the next run backfills
+        what happened there meanwhile): project 102 and person 12, each linked or not."""
+        self.unlinked_projects = set() if project_102 else {102}
+        self.unlinked_persons = set() if person_12 else {12}
+        self.world.edit_links(without_projects=self.unlinked_projects, without_persons=self.unlinked_persons)
+        event(f"links: project 102 {'in' if project_102 else 'out'}, person 12 {'in' if person_12 else 'out'}")
+
+    # -- the ledger lost ------------------------------------------------------------------------------
+
+    @precondition(lambda self: not self.unlinked_projects and not self.unlinked_persons)
+    @rule()
+    def ledger_lost(self) -> None:
+        """The ledger is lost while Meltano's state is not: the next sync refuses before planning anything, then
+        `timesync ledger rebuild --apply` re-pairs from what both sides hold. The quiet syncs after it must find
+        every entry with exactly one twin: nothing created twice, nothing lost.
+
+        (With every link in links.yml: a link out at the time is not re-paired, and putting it back later is
+        refused by the target's lost-ledger check, README 'A lost ledger'.)"""
+        resumes = any(self.world.bookmarks.values())  # not when a full refresh is due: target-timelog's check then
+        self.world.lose_ledger()
+        writes = len(self.world.log.writes)
+        if resumes:
+            with pytest.raises(StaleLedgerError):
+                self.world.sync()
+        assert len(self.world.log.writes) == writes, "a run against a lost ledger wrote"
+        plan = self.world.rebuild()
+        for outcome, count in plan.counts.items():
+            if count:
+                event(f"rebuild: {outcome}")
+        # README "A lost ledger": entries the rebuild left unmatched and nobody touched since the bookmarks are
+        # created by one `meltano run --full-refresh sync` (the rebuild read every date, so that is safe here).
+        self.world.bookmarks = dict.fromkeys(self.world.bookmarks, 0)
+
     # -- syncing -------------------------------------------------------------------------------------
 
     @rule(crash_after=st.integers(1, 4), crash_only=st.sampled_from([None, "create"]))
     def sync_killed_after_a_write(self, crash_after: int, crash_only: str | None) -> None:
-        """kill -9 right after the n-th remote write (of one kind), before the ledger hears of it."""
+        """kill -9 right after the n-th remote write (of one kind), before the ledger hears of it: in a pipeline,
+        or in the backfill `timesync finish` runs after them (it stays queued, and the next run takes it up)."""
         with contextlib.suppress(Crash):
             self.world.sync(crash_after=crash_after, crash_only=crash_only)
+            self.world.run_backfills(crash_after=crash_after, crash_only=crash_only)
         self._check_write_log()
 
     @rule()
     def quiet_sync(self) -> None:
-        """No concurrent edits: after the run, everything converges; a second run writes nothing."""
+        """No concurrent edits: after the run and the backfills it queued, everything converges; a second run
+        writes nothing."""
         result = self.world.sync()
         self._check_write_log()
+        for backfilled in self.world.run_backfills():
+            event("a link came back: backfilled")
+            self._check_write_log()
+            assert backfilled.counts, "a backfill is a run of each direction"
         for state in {pair.state for pair in self.world.ledger.pairs(kind=PairKind.TIME_ENTRY)}:
             event(f"pair state after a quiet sync: {state}")
         self._check_out_of_scope_counted(result)
@@ -231,6 +279,7 @@ class SyncMachine(RuleBasedStateMachine):
         again = self.world.sync()
         self._check_write_log()
         assert (again.commands, again.writes) == (0, 0), f"echo: a second quiet sync wrote {again}"
+        assert self.world.run_backfills() == [], "a backfill is asked for once"
         self._check_converged()
 
     # -- the invariants --------------------------------------------------------------------------------
@@ -271,17 +320,38 @@ class SyncMachine(RuleBasedStateMachine):
         for work in self.world.timelog.work.values():
             assert work["hours"] == str(hours_from_minutes(work["minutes"]))
 
+    @property
+    def _project_links(self) -> dict[int, int]:
+        return {f: t for f, t in PROJECT_LINKS.items() if f not in self.unlinked_projects}
+
+    @property
+    def _person_links(self) -> dict[int, int]:
+        return {f: t for f, t in PERSON_LINKS.items() if f not in self.unlinked_persons}
+
     def _forecast_in_scope(self, reg: dict[str, Any]) -> bool:
         project = reg["project_id"]
         start = START_DATES.get(project)
-        return (reg["non_project_time"] is None and project in PROJECT_LINKS and reg["person"] in PERSON_LINKS
+        return (reg["non_project_time"] is None and project in self._project_links
+                and reg["person"] in self._person_links
                 and (start is None or dt.date.fromisoformat(reg["date"]) >= start))
 
     def _timelog_in_scope(self, work: dict[str, Any]) -> bool:
-        forecast_project = next((f for f, t in PROJECT_LINKS.items() if t == work["project_id"]), None)
+        forecast_project = next((f for f, t in self._project_links.items() if t == work["project_id"]), None)
         start = START_DATES.get(forecast_project) if forecast_project else None
-        return (forecast_project is not None and work["employee_id"] in PERSON_LINKS.values()
+        return (forecast_project is not None and work["employee_id"] in self._person_links.values()
                 and (start is None or dt.date.fromisoformat(work["date"]) >= start))
+
+    def _pair_out_of_links(self, pair: Any) -> bool:
+        """A pair of a link taken out: the sync leaves both its entries alone, whatever people do to them."""
+        if pair.project and int(pair.project) in self.unlinked_projects:
+            return True
+        reg = self.world.forecast.registrations.get(int(pair.forecast_id or 0))
+        work = self.world.timelog.work.get(pair.timelog_id or "")
+        if reg is not None:
+            return reg["person"] in self.unlinked_persons
+        if work is not None:
+            return work["employee_id"] in {PERSON_LINKS[p] for p in self.unlinked_persons}
+        return bool(self.unlinked_persons)  # both entries gone while a person was unlinked: whose, no one can say
 
     def _twins_equal(self, reg: dict[str, Any], work: dict[str, Any]) -> bool:
         """Same person, date, minutes, task and note, by the rules of docs (not by the sync's own code)."""
@@ -318,7 +388,7 @@ class SyncMachine(RuleBasedStateMachine):
                 assert pair.state in SETTLED, f"work {guid} is unsettled: {pair}"
                 self._check_twin(pair, forecast.get(int(pair.forecast_id or 0)), work)
         for pair in pairs:
-            if pair.state is PairState.LINKED:
+            if pair.state is PairState.LINKED and not self._pair_out_of_links(pair):
                 assert pair.forecast_id, f"linked pair without a Forecast id: {pair}"
                 assert int(pair.forecast_id) in forecast, f"dangling pair {pair}"
                 assert pair.timelog_id in timelog, f"dangling pair {pair}"
@@ -338,6 +408,9 @@ class SyncMachine(RuleBasedStateMachine):
         for task_id, task in self.world.forecast.tasks.items():
             twins = [t for t in self.world.timelog.tasks.values()
                      if {k["external_id"] for k in t["external_keys"]} == {str(task_id)}]
+            if task["project_id"] in self.unlinked_projects:
+                assert len(twins) <= 1, f"task {task_id} of a project no longer linked has {len(twins)} twins"
+                continue
             if task["project_id"] not in PROJECT_LINKS:
                 assert twins == [], f"task {task_id} of an unlinked project reached TimeLog"
                 continue
