@@ -30,6 +30,9 @@ Settings (environment):
   measurement (default 5000; 0 skips it);
 - BENCH_LATENCIES_MS: simulated latency per request on both simulators (default "0,20");
 - BENCH_REPEATS: runs of the no-change scenario and of the baseline, the median counts (default 3);
+- BENCH_BYTECODE=installed: plugin processes use the bytecode as installed (and PYTHONDONTWRITEBYTECODE as set)
+  instead of the benchmark's own warm cache: `make install` compiles it; `PYTHONDONTWRITEBYTECODE=1` then shows
+  what a scheduled run in a Docker image pays (default: the warm cache under bench/out/pycache);
 - BENCH_ONLY="50000:20,...": measure only these series, take the others from bench/out/sync/ (a long run split
   in parts); BENCH_KEEP=1: keep each series' scratch folder (meltano logs, captured streams, ledgers).
 
@@ -105,6 +108,9 @@ MAX_RETRIES = 2
 #: so with PYTHONDONTWRITEBYTECODE set each plugin process would compile ~600 modules on every start; the
 #: benchmark measures warm processes, as on a machine that has run the sync once (see `python_env`).
 PYCACHE = REPO_ROOT / "bench" / "out" / "pycache"
+#: BENCH_BYTECODE=installed: measure the bytecode as installed instead (the venvs' and the checkout's own
+#: __pycache__, PYTHONDONTWRITEBYTECODE as the caller set it), i.e. what a scheduled run on a user's machine pays.
+BYTECODE_AS_INSTALLED = os.environ.get("BENCH_BYTECODE", "prefix") == "installed"
 #: Each series' results, so BENCH_ONLY can re-measure some series and reuse the others.
 SAVED = REPO_ROOT / "bench" / "out" / "sync"
 
@@ -311,7 +317,10 @@ class Run:
 
 
 def python_env(env: dict[str, str]) -> dict[str, str]:
-    """`env` with bytecode written to (and read from) the benchmark's own PYCACHE, never into the checkout."""
+    """`env` with bytecode written to (and read from) the benchmark's own PYCACHE, never into the checkout
+    (unchanged under BENCH_BYTECODE=installed)."""
+    if BYTECODE_AS_INSTALLED:
+        return env
     env = {key: value for key, value in env.items() if key != "PYTHONDONTWRITEBYTECODE"}
     return env | {"PYTHONPYCACHEPREFIX": str(PYCACHE)}
 
