@@ -145,7 +145,7 @@ class Sizes:
         from tap_timelog.streams import WORK_PAGE_SIZE
         from target_forecast.sinks import DEFAULT_MAX_CONCURRENCY
         from target_timelog.work import DEFAULT_WORK_BATCH_SIZE
-        from timelog_api.client import EMPLOYEES_PAGE_SIZE
+        from timelog_api.services import EMPLOYEES_PAGE_SIZE
 
         return cls(
             forecast_page=int(_meltano_setting("extractors", "tap-forecast", "page_size") or DEFAULT_PAGE_SIZE),

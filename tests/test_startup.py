@@ -8,6 +8,8 @@ writing it) or importing what the run never uses costs more than the run's own w
 from __future__ import annotations
 
 import importlib.util
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -34,3 +36,11 @@ def test_make_install_leaves_bytecode_in_every_plugin_venv_and_for_our_packages(
                for path in _without_bytecode(root)]
     assert not missing, f"{len(missing)} modules without bytecode (run `make bytecode`), e.g. {missing[:3]}"
 
+
+def test_the_targets_start_without_the_ledger_or_zeep() -> None:
+    """A target opens the ledger (SQLAlchemy) and builds its SOAP client (zeep) on its first batch; a run with
+    nothing to write imports neither."""
+    probe = ("import sys, target_forecast.target, target_timelog.target; "
+             "print(' '.join(sorted(m for m in ('sqlalchemy', 'zeep', 'alembic') if m in sys.modules)))")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == ""

@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING, Any
 
 from forecast_api import ForecastFatalError, ForecastOutcomeUnknownError, ForecastRefusedError, ForecastRegistrations
 from timesync.adapters import ForecastAdapter
-from timesync.ledger import Outcome, UnresolvedDependencyError
 from timesync.model import TimeEntry
 from timesync.reconcile.apply import CommandSink, OutcomeRecorder
 from timesync.reconcile.commands import CommandKind
 from timesync.reconcile.lease import check_lease, find_created, move_create_allowed
+from timesync.states import Outcome, UnresolvedDependencyError
 
 if TYPE_CHECKING:
     from target_forecast.target import TargetForecast

@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from zeep.helpers import serialize_object
-
 SUCCESS = "Success"
 FAILED_STATES = frozenset({"Invalid", "Error"})
 #: `APIMessage` Severity of a message that is information, not an error.
@@ -29,6 +27,8 @@ class BatchItemResult:
 
 def messages(response: Any) -> list[dict[str, Any]]:
     """The `APIMessage` entries of a response as dicts (Message, Severity, ErrorCode)."""
+    from zeep.helpers import serialize_object  # only a process that got a response needs zeep
+
     wrapper = getattr(response, "Messages", None)
     return [serialize_object(m, dict) for m in (getattr(wrapper, "APIMessage", None) or [])]
 
@@ -38,6 +38,8 @@ def items(response: Any) -> list[dict[str, Any]]:
     array = getattr(response, "Return", None)
     if array is None:
         return []
+    from zeep.helpers import serialize_object  # only a process that got a response needs zeep
+
     values = serialize_object(array, dict)
     if isinstance(values, list):
         return values
