@@ -11,7 +11,7 @@ export MELTANO_SEND_ANONYMOUS_USAGE_STATS := false
 export MELTANO_CLI_DISABLE_VERSION_CHECK := true
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install test test-suites test-other-guid-model test-long demo screenshot bench lint catalogs clean
+.PHONY: install bytecode test test-suites test-other-guid-model test-long demo screenshot bench lint catalogs clean
 
 install: $(STAMP)
 
@@ -19,7 +19,19 @@ $(STAMP): pyproject.toml constraints.txt meltano.yml $(addsuffix /pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --constraint constraints.txt -e . $(addprefix -e ,$(PLUGINS))
 	$(BIN)/meltano install
+	$(MAKE) --no-print-directory bytecode
 	touch $(STAMP)
+
+# Bytecode for the plugin venvs and for our editable packages, written once here. Their pip_url's `--compile`
+# covers the venvs' installed packages, but no installer compiles an editable package's sources, and under
+# PYTHONDONTWRITEBYTECODE=1 (common in images) every scheduled run would compile them again; Python reads a fresh
+# .pyc in __pycache__ even when that variable is set. Each venv's own Python, so the cache tag is its own.
+# Needs nothing but the venvs: run it after a plain `meltano install` too (README "Deploying").
+bytecode:
+	@for python in .meltano/*/*/venv/bin/python; do \
+	  "$$python" -m compileall -q -j 0 "$${python%/bin/python}/lib" $(PLUGINS) ./tap-harvest-launcher >/dev/null \
+	    || echo "bytecode: $$python -m compileall reported files it cannot compile (they are never imported)"; \
+	done
 
 test: install
 	$(BIN)/ruff check .

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from forecast_api import ForecastFatalError, ForecastOutcomeUnknownError, ForecastRefusedError, ForecastRegistrations
 from timesync.adapters import ForecastAdapter
-from timesync.ledger import Outcome, UnresolvedDependencyError
 from timesync.model import TimeEntry
 from timesync.reconcile.apply import CommandSink, OutcomeRecorder
 from timesync.reconcile.commands import CommandKind
 from timesync.reconcile.lease import check_lease, find_created, move_create_allowed
+from timesync.states import Outcome, UnresolvedDependencyError
 
 if TYPE_CHECKING:
     from target_forecast.target import TargetForecast
@@ -56,6 +57,50 @@ def independent_groups(commands: list[dict[str, Any]]) -> list[list[dict[str, An
     return list(groups.values())
 
 
+class LeaseReads:
+    """The twins a batch's updates and deletes hold a lease on, read up front: one v3 read per person, from the
+    earliest date the ledger saw among them, instead of one GET per registration.
+
+    The lease compares the same v3 record either way. A twin the per-person read did not return (deleted, or its
+    date edited to before that range) is read by id, as before. Each record serves one lease check: a later
+    command on the same twin in this batch (a move's halves) reads it again by id.
+    """
+
+    def __init__(self, api: ForecastRegistrations, records: dict[str, dict[str, Any]]) -> None:
+        self.api = api
+        self._records = records
+
+    @classmethod
+    def read(cls, api: ForecastRegistrations, commands: Iterable[dict[str, Any]],
+             map_parallel: Callable[..., Iterator[list[dict[str, Any]]]] = map) -> LeaseReads:
+        """Read the twins of ``commands`` (as the mapper sent them), ``map_parallel`` running the per-person reads."""
+        first_day: dict[int, str] = {}
+        for command in commands:
+            base = command.get("expected_base") or {}
+            if command.get("twin_id") and base.get("person") and base.get("date") and command["kind"] in (
+                    CommandKind.REGISTRATION_UPDATE, CommandKind.REGISTRATION_DELETE):
+                person = int(base["person"])
+                first_day[person] = min(first_day.get(person, base["date"]), base["date"])
+
+        def registrations_of(person_and_day: tuple[int, str]) -> list[dict[str, Any]]:
+            try:
+                return api.of_person_from(*person_and_day)
+            except ForecastRefusedError:  # e.g. the person is gone: their twins are read by id
+                return []
+
+        records: dict[str, dict[str, Any]] = {}
+        for person_records in map_parallel(registrations_of, first_day.items()):
+            records.update((str(record["id"]), record) for record in person_records)
+        return cls(api, records)
+
+    def current(self, registration_id: str | None) -> dict[str, Any] | None:
+        """The twin as it is now; None when it does not exist."""
+        if not registration_id:
+            return None
+        record = self._records.pop(str(registration_id), None)
+        return record if record is not None else self.api.get(int(registration_id))
+
+
 class ForecastSink(CommandSink):
     """registration_create / registration_update / registration_delete against Forecast's v1 API."""
 
@@ -72,17 +117,19 @@ class ForecastSink(CommandSink):
         workers = max(1, int(self.config.get("max_concurrency") or DEFAULT_MAX_CONCURRENCY))
         stop = threading.Event()
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="forecast-write") as pool:
+            leases = LeaseReads.read(self.api, commands, pool.map)
             # list() re-raises the first fatal error (key refused, Forecast down); the other workers stop early.
-            list(pool.map(lambda group: self._apply_pair(group, recorder, stop), groups))
+            list(pool.map(lambda group: self._apply_pair(group, recorder, leases, stop), groups))
 
-    def _apply_pair(self, commands: list[dict[str, Any]], recorder: OutcomeRecorder, stop: threading.Event) -> None:
+    def _apply_pair(self, commands: list[dict[str, Any]], recorder: OutcomeRecorder, leases: LeaseReads,
+                    stop: threading.Event) -> None:
         try:
-            self._apply_in_order(commands, recorder, stop)
+            self._apply_in_order(commands, recorder, leases, stop)
         except ForecastFatalError:
             stop.set()
             raise
 
-    def _apply_in_order(self, commands: list[dict[str, Any]], recorder: OutcomeRecorder,
+    def _apply_in_order(self, commands: list[dict[str, Any]], recorder: OutcomeRecorder, leases: LeaseReads,
                         stop: threading.Event) -> None:
         for command in commands:
             if stop.is_set():
@@ -92,14 +139,19 @@ class ForecastSink(CommandSink):
             except UnresolvedDependencyError as exc:
                 recorder.outcome(command, Outcome.FAILED, message=str(exc))
                 continue
-            handler = {CommandKind.REGISTRATION_CREATE: self._create, CommandKind.REGISTRATION_UPDATE: self._update,
-                       CommandKind.REGISTRATION_DELETE: self._delete}.get(CommandKind(resolved["kind"]))
-            if handler is None:
+            kind = CommandKind(resolved["kind"])
+            if kind not in (CommandKind.REGISTRATION_CREATE, CommandKind.REGISTRATION_UPDATE,
+                            CommandKind.REGISTRATION_DELETE):
                 recorder.outcome(command, Outcome.FAILED,
                                  message=f"target-forecast cannot apply a {resolved['kind']!r} command")
                 continue
             try:
-                handler(resolved, recorder)
+                if kind is CommandKind.REGISTRATION_CREATE:
+                    self._create(resolved, recorder)
+                elif kind is CommandKind.REGISTRATION_UPDATE:
+                    self._update(resolved, recorder, leases)
+                else:
+                    self._delete(resolved, recorder, leases)
             except ForecastRefusedError as exc:
                 recorder.outcome(resolved, Outcome.LOCKED if exc.locked else Outcome.FAILED, message=str(exc))
 
@@ -141,8 +193,8 @@ class ForecastSink(CommandSink):
                       if not recorder.paired_elsewhere(command, str(record["id"]))]
         return find_created({**command, "fingerprint": fingerprint}, candidates)
 
-    def _current(self, registration_id: str | None) -> TimeEntry | None:
-        record = self.api.get(int(registration_id)) if registration_id else None
+    def _current(self, leases: LeaseReads, registration_id: str | None) -> TimeEntry | None:
+        record = leases.current(registration_id)
         return self._entry(record) if record else None
 
     def _entry(self, record: dict[str, Any]) -> TimeEntry:
@@ -154,16 +206,16 @@ class ForecastSink(CommandSink):
         assert isinstance(entry, TimeEntry)
         return entry
 
-    def _update(self, command: dict[str, Any], recorder: OutcomeRecorder) -> None:
-        verdict = check_lease(command, self._current(command.get("twin_id")))
+    def _update(self, command: dict[str, Any], recorder: OutcomeRecorder, leases: LeaseReads) -> None:
+        verdict = check_lease(command, self._current(leases, command.get("twin_id")))
         if verdict.outcome is not None:  # check_lease refuses the write exactly when it gives an outcome
             recorder.outcome(command, verdict.outcome, current=verdict.current, message=verdict.reason)
             return
         self.api.update(int(command["twin_id"]), command["native"])
         recorder.outcome(command, Outcome.UPDATED)
 
-    def _delete(self, command: dict[str, Any], recorder: OutcomeRecorder) -> None:
-        current = self._current(command.get("twin_id"))
+    def _delete(self, command: dict[str, Any], recorder: OutcomeRecorder, leases: LeaseReads) -> None:
+        current = self._current(leases, command.get("twin_id"))
         if current is None and not command.get("twin_id") and command.get("lookup_first"):
             current = self._find_created(command, recorder)
         verdict = check_lease(command, current)

@@ -6,9 +6,9 @@ import datetime as dt
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from timesync.ledger import Outcome
 from timesync.model import parse_date
 from timesync.reconcile.apply import OutcomeRecorder
+from timesync.states import Outcome
 
 #: Words in TimeLog's per-item message when a week is closed or an entry approved (pair state `locked`).
 LOCK_MARKERS = ("closed", "approved", "locked")

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from target_timelog.common import ItemRefusedError
-from timelog_api.client import EMPLOYEES_PAGE_SIZE, TimeLogClient
-from timelog_api.services import Service
+from timelog_api.services import EMPLOYEES_PAGE_SIZE, Service
+
+if TYPE_CHECKING:  # the zeep client is built on the first batch: a run with nothing to write imports no zeep
+    from timelog_api.client import TimeLogClient
 
 #: AddEmployeeToTask budget when the sync allocates someone: unknown, and TimeLog documents 0 for that.
 ALLOCATION_BUDGET_HOURS = 0.0

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from singer_sdk import typing as th
 
 from target_timelog.sinks import TimeLogSink
 from target_timelog.work import DEFAULT_WORK_BATCH_SIZE
 from target_timelog.writer import TimeLogWriter
-from timelog_api.client import TimeLogClient, client_from_config
 from timelog_api.errors import TimeLogError
 from timelog_api.settings import CONNECTION_SETTINGS
 from timesync.reconcile.apply import CommandTarget
 from timesync.settings import LEDGER_SETTINGS, client_settings
+
+if TYPE_CHECKING:  # the zeep client is built on the first batch: a run with nothing to write imports no zeep
+    from timelog_api.client import TimeLogClient
 
 
 class TargetTimeLog(CommandTarget):
@@ -37,6 +40,8 @@ class TargetTimeLog(CommandTarget):
     @cached_property
     def timelog(self) -> TimeLogClient:
         """The shared TimeLog SOAP client (with per-item batch results), one token for the run."""
+        from timelog_api.client import client_from_config
+
         return client_from_config(self.config)
 
     @cached_property

@@ -6,18 +6,20 @@ import datetime as dt
 import uuid
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from target_timelog.common import ItemRefusedError, midnight
-from timelog_api.client import TimeLogClient
 from timelog_api.convert import to_date
 from timelog_api.errors import TimeLogConfigError
-from timelog_api.responses import BatchItemResult
 from timelog_api.services import Service
 from timelog_api.tasks import task_by_external_key
-from timesync.ledger import Outcome
 from timesync.model import minutes_from_hours, parse_date
 from timesync.reconcile.apply import OutcomeRecorder
+from timesync.states import Outcome
+
+if TYPE_CHECKING:  # the zeep client is built on the first batch: a run with nothing to write imports no zeep
+    from timelog_api.client import TimeLogClient
+    from timelog_api.responses import BatchItemResult
 
 TASK_GUID_NAMESPACE = uuid.UUID("0c7d2f4a-6b1e-4d8f-8e3a-9f2b5c1d7e40")
 #: How a date renders for .NET's DateTime.MinValue, WCF's "no value".

@@ -9,24 +9,26 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from target_timelog.common import ItemRefusedError, chunks, is_lock_message, midnight, record_refusal
 from target_timelog.staff import Staff
 from target_timelog.tasks import TaskWriter
-from timelog_api.client import TimeLogClient
 from timelog_api.convert import duration_to_minutes, minutes_to_duration, to_date, to_guid
 from timelog_api.errors import TimeLogApiError
 from timelog_api.registration import additional_text_required, registration_settings
-from timelog_api.responses import BatchItemResult
 from timelog_api.services import Service
 from timesync.adapters import TimeLogAdapter
 from timesync.adapters.timelog import APPROVED_STATUS_MIN, work_description
-from timesync.ledger import Outcome
 from timesync.model import TimeEntry, parse_date
 from timesync.reconcile.apply import OutcomeRecorder
 from timesync.reconcile.commands import CommandKind
 from timesync.reconcile.lease import check_lease, find_created, move_create_allowed
+from timesync.states import Outcome
+
+if TYPE_CHECKING:  # the zeep client is built on the first batch: a run with nothing to write imports no zeep
+    from timelog_api.client import TimeLogClient
+    from timelog_api.responses import BatchItemResult
 
 #: InsertWork `source`: "Externals should use 0" (TimeLog's docs).
 WORK_SOURCE = 0

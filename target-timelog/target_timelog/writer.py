@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from target_timelog.common import ItemRefusedError, record_refusal
 from target_timelog.staff import Staff
 from target_timelog.tasks import TaskWriter, dependencies_first
 from target_timelog.work import DEFAULT_WORK_BATCH_SIZE, WorkWriter
-from timelog_api.client import TimeLogClient
 from timelog_api.errors import TimeLogApiError
-from timesync.ledger import Outcome, UnresolvedDependencyError
 from timesync.reconcile.apply import OutcomeRecorder
 from timesync.reconcile.commands import CommandKind
+from timesync.states import Outcome, UnresolvedDependencyError
+
+if TYPE_CHECKING:  # the zeep client is built on the first batch: a run with nothing to write imports no zeep
+    from timelog_api.client import TimeLogClient
 
 WORK_KINDS = (CommandKind.WORK_DELETE, CommandKind.WORK_UPDATE, CommandKind.WORK_CREATE)
 

@@ -69,7 +69,7 @@ def test_update_is_a_put_of_the_documented_fields_after_the_lease_check(sandbox,
 
 
 def test_edit_in_forecast_between_plan_and_write_parks_a_conflict(sandbox, ledger, ledger_url):
-    """The lease reads v3 by id right before the PUT; a Forecast edit since the plan is never overwritten."""
+    """The lease re-reads the registration before the PUT; a Forecast edit since the plan is never overwritten."""
     registration_id = _linked(sandbox, ledger, ledger_url)
     commands = plan(ledger, T2F, [timelog_work(GUID, task_id=1001, minutes=90, note="timelog edit")])
     _forecast(sandbox, "PUT", f"/v1/time_registrations/{registration_id}", {"time_registered": 5})
@@ -78,6 +78,44 @@ def test_edit_in_forecast_between_plan_and_write_parks_a_conflict(sandbox, ledge
     assert _registrations(sandbox, id=registration_id)[0]["time_registered"] == 5
     assert not sandbox.forecast.stats()["writes"]
     assert ledger.find_pair(PairKind.TIME_ENTRY, timelog_id=GUID).state is PairState.CONFLICT
+
+
+def _person_reads(sandbox) -> tuple[int, int]:
+    """(per-person v3 reads, v3 reads by id) since the stats were cleared."""
+    requests_made = sandbox.forecast.stats()["requests"]
+    return (requests_made.get("GET /api/v3/persons/{id}/time_registrations", 0),
+            requests_made.get("GET /api/v3/time_registrations/{id}", 0))
+
+
+def test_updates_of_one_persons_registrations_over_weeks_cost_one_lease_read(sandbox, ledger, ledger_url):
+    """The lease re-reads a person's registrations in one v3 read from the batch's first date, not one per id."""
+    guids = [f"{GUID[:-1]}{n}" for n in range(3)]
+    days = ("2026-11-02", "2026-11-13", "2026-11-23")
+    _apply(sandbox, ledger, ledger_url, [timelog_work(guid, task_id=1001, minutes=45, day=day)
+                                         for guid, day in zip(guids, days, strict=True)])
+    sandbox.forecast.clear_stats()
+    _apply(sandbox, ledger, ledger_url, [timelog_work(guid, task_id=1001, minutes=90, day=day)
+                                         for guid, day in zip(guids, days, strict=True)])
+    assert _person_reads(sandbox) == (1, 0)
+    ids = {int(ledger.find_pair(PairKind.TIME_ENTRY, timelog_id=guid).forecast_id) for guid in guids}
+    assert [r["time_registered"] for r in sandbox.forecast.state()["time_registrations"] if r["id"] in ids] \
+        == [90, 90, 90]
+
+
+def test_a_registration_whose_date_was_edited_is_still_found_by_the_lease(sandbox, ledger, ledger_url):
+    """A Forecast user moved the registration a month back, before the range the batch reads: it is read by id,
+    and the edit is parked as a conflict instead of the registration being taken for deleted."""
+    registration_id = _linked(sandbox, ledger, ledger_url)
+    commands = plan(ledger, T2F, [timelog_work(GUID, task_id=1001, minutes=90, note="timelog edit")])
+    _forecast(sandbox, "PUT", f"/v1/time_registrations/{registration_id}", {"date": "2026-10-26"})
+    sandbox.forecast.clear_stats()
+    run_target(TargetForecast, forecast_config(sandbox, ledger_url), commands)
+    assert _person_reads(sandbox) == (1, 1)
+    [after] = _registrations(sandbox, id=registration_id)
+    assert (after["date"], after["time_registered"]) == ("2026-10-26", 45)
+    pair = ledger.find_pair(PairKind.TIME_ENTRY, timelog_id=GUID)
+    assert pair.state is PairState.CONFLICT
+    assert pair.conflict["forecast"]["date"] == "2026-10-26"
 
 
 def test_delete_propagates_and_a_second_delete_finds_it_gone(sandbox, ledger, ledger_url):

@@ -256,6 +256,34 @@ def test_twin_edited_between_plan_and_write_is_a_conflict_and_not_overwritten(sa
     assert pair.conflict["timelog"]["minutes"] == 120
 
 
+def test_updates_of_one_employees_work_over_weeks_cost_one_lease_read(sandbox, ledger, ledger_url):
+    """The lease re-reads an employee's units in one GetEmployeeWork over the batch's dates, not one per unit."""
+    days = ("2026-11-02", "2026-11-13", "2026-11-23")
+    _apply(sandbox, ledger, ledger_url, [forecast_task(9001, "Parent"), *(
+        forecast_registration(7001 + n, task=9001, minutes=45, day=day) for n, day in enumerate(days))])
+    sandbox.timelog.clear_stats()
+    _apply(sandbox, ledger, ledger_url, [forecast_registration(7001 + n, task=9001, minutes=90, day=day)
+                                         for n, day in enumerate(days)])
+    stats = _pm_stats(sandbox)
+    assert (stats["GetEmployeeWork"], stats["UpdateWork"]) == (1, 1)
+    guids = {ledger.find_pair(PairKind.TIME_ENTRY, forecast_id=str(7001 + n)).timelog_id for n in range(3)}
+    assert [w["minutes"] for w in sandbox.timelog.state()["work_units"] if w["guid"] in guids] == [90, 90, 90]
+
+
+def test_a_unit_whose_date_was_edited_is_still_found_by_the_lease(sandbox, ledger, ledger_url):
+    """A TimeLog user moved the unit a month on: the lease finds it outside the base's dates, and parks the edit
+    as a conflict instead of taking the unit for deleted."""
+    unit, guid = _linked_work(sandbox, ledger, ledger_url)
+    commands = plan(ledger, F2T, [forecast_registration(7001, task=9001, minutes=90, note="forecast edit")])
+    _edit_in_timelog(sandbox, {**unit, "start_at": "2026-12-28" + unit["start_at"][10:]}, minutes=45, note="first")
+    run_target(TargetTimeLog, timelog_config(sandbox, ledger_url), commands)
+    [after] = [w for w in sandbox.timelog.state()["work_units"] if w["guid"] == guid]
+    assert (after["start_at"][:10], after["minutes"]) == ("2026-12-28", 45)
+    pair = ledger.find_pair(PairKind.TIME_ENTRY, forecast_id="7001")
+    assert pair.state is PairState.CONFLICT
+    assert pair.conflict["timelog"]["date"] == "2026-12-28"
+
+
 def test_delete_propagates_when_the_twin_is_unchanged(sandbox, ledger, ledger_url):
     """DeleteWork after the lease check; the pair becomes a tombstone."""
     _, guid = _linked_work(sandbox, ledger, ledger_url)

@@ -1,7 +1,8 @@
 """The ledger's vocabulary without the database: what a pair links, where it stands, how a run ended, what a target did.
 
 The rules and landing decide in these terms and must stay pure (no SQLAlchemy), so the enums live here, in the model
-layer; `timesync.ledger` re-exports them for the code that meets them through the ledger.
+layer; `timesync.ledger` re-exports them for the code that meets them through the ledger. The targets import them
+from here, so a run with nothing to write never imports SQLAlchemy.
 """
 
 from __future__ import annotations
@@ -38,6 +39,10 @@ class RunStatus(StrEnum):
     DRY_RUN = "dry_run"
     REFUSED = "refused"  # flood guard
     FAILED = "failed"
+
+
+class UnresolvedDependencyError(LookupError):
+    """A command needs a TimeLog id the ledger does not hold yet (its task was not created)."""
 
 
 class Outcome(StrEnum):

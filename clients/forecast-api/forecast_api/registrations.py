@@ -57,12 +57,19 @@ class ForecastRegistrations:
         return found
 
     def of_person_on(self, person_id: int, day: str) -> list[dict[str, Any]]:
-        """The person's registrations on one date (v3 per person, `date_after` the day before, filtered)."""
-        before = (dt.date.fromisoformat(day[:10]) - dt.timedelta(days=1)).strftime("%Y%m%d")
+        """The person's registrations on one date."""
+        return [record for record in self.of_person_from(person_id, day) if str(record.get("date"))[:10] == day]
+
+    def of_person_from(self, person_id: int, first_day: str) -> list[dict[str, Any]]:
+        """The person's registrations dated ``first_day`` or later, in one v3 read (the same record as `get`).
+
+        `date_after` is given the day before: the docs do not say whether "after" includes the day itself.
+        """
+        before = (dt.date.fromisoformat(first_day[:10]) - dt.timedelta(days=1)).strftime("%Y%m%d")
         records = self.api.json("GET", f"/v3/persons/{person_id}/time_registrations", params={"date_after": before})
         if not isinstance(records, list):
             raise ForecastFatalError(f"Forecast GET /api/v3/persons/{person_id}/time_registrations: expected a list")
-        return [record for record in records if str(record.get("date"))[:10] == day]
+        return records
 
     def task_project(self, task_id: int) -> int | None:
         """The project of a task (v3 registrations on a task carry no project), read once per task."""

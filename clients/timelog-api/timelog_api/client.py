@@ -33,7 +33,7 @@ from timelog_api.errors import (
 )
 from timelog_api.reporting import UNREADABLE_ERRORS, Reader, ReportingCalls
 from timelog_api.responses import FAILED_STATES, INFO_SEVERITY, SUCCESS, BatchItemResult
-from timelog_api.services import Service
+from timelog_api.services import EMPLOYEES_PAGE_SIZE, Service
 from timelog_api.settings import TimeLogSettings, default_wsdl_cache_path
 from timelog_api.transport import (
     LOGIN_STATUSES,
@@ -53,8 +53,6 @@ T = TypeVar("T")
 EXPIRED_MARKER = "expired"
 NO_TOKEN_OPERATIONS = frozenset({"GetToken", "IsAlive"})
 REDACTED = "***"
-#: OrganisationService.GetEmployeesPaged allows at most 100 per page.
-EMPLOYEES_PAGE_SIZE = 100
 
 
 class TimeLogClient(ReportingCalls):

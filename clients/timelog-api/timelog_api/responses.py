@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from zeep.helpers import serialize_object
-
 SUCCESS = "Success"
 FAILED_STATES = frozenset({"Invalid", "Error"})
 #: `APIMessage` Severity of a message that is information, not an error.
@@ -27,10 +25,17 @@ class BatchItemResult:
         return self.status == SUCCESS
 
 
+def _plain(value: Any) -> Any:
+    """A zeep object as dicts and lists. zeep is imported here, so only a process that got a response needs it."""
+    from zeep.helpers import serialize_object
+
+    return serialize_object(value, dict)
+
+
 def messages(response: Any) -> list[dict[str, Any]]:
     """The `APIMessage` entries of a response as dicts (Message, Severity, ErrorCode)."""
     wrapper = getattr(response, "Messages", None)
-    return [serialize_object(m, dict) for m in (getattr(wrapper, "APIMessage", None) or [])]
+    return [_plain(m) for m in (getattr(wrapper, "APIMessage", None) or [])]
 
 
 def items(response: Any) -> list[dict[str, Any]]:
@@ -38,7 +43,7 @@ def items(response: Any) -> list[dict[str, Any]]:
     array = getattr(response, "Return", None)
     if array is None:
         return []
-    values = serialize_object(array, dict)
+    values = _plain(array)
     if isinstance(values, list):
         return values
     return next((v for v in values.values() if isinstance(v, list)), [])

@@ -7,6 +7,8 @@ from enum import StrEnum
 #: The token type lives in this namespace in every service except SecurityService (which uses v1_2).
 TOKEN_NAMESPACE = "http://www.timelog.com/api/tlp/v1_3"
 SECURITY_TOKEN_NAMESPACE = "http://www.timelog.com/api/tlp/v1_2"
+#: OrganisationService.GetEmployeesPaged allows at most 100 per page.
+EMPLOYEES_PAGE_SIZE = 100
 
 
 class Service(StrEnum):

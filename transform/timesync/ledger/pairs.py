@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, select
 from timesync.ledger.base import LedgerBase, batched
 from timesync.ledger.views import PAIRS, SELECT_PAIRS, Pair, to_pair
 from timesync.model import Direction, Side
-from timesync.states import PairKind, PairState
+from timesync.states import PairKind, PairState, UnresolvedDependencyError
 
 # A pending command that failed this often is no longer replayed; it stays visible in `timesync status`.
 MAX_REPLAY_ATTEMPTS = 5
@@ -20,10 +20,6 @@ NATIVE_ID = {Side.FORECAST: PAIRS.c.forecast_id, Side.TIMELOG: PAIRS.c.timelog_i
 _PAIRS_BY_ID = {side: SELECT_PAIRS.where(PAIRS.c.kind == bindparam("kind"),
                                          column.in_(bindparam("ids", expanding=True)))
                 for side, column in NATIVE_ID.items()}
-
-
-class UnresolvedDependencyError(LookupError):
-    """A command needs a TimeLog id the ledger does not hold yet (its task was not created)."""
 
 
 class PairLookups(LedgerBase):

@@ -22,12 +22,12 @@ from timesync.ledger.backfills import Backfill, BackfillRecords, BackfillState
 from timesync.ledger.base import BULK_CHUNK, batched
 from timesync.ledger.directory import DirectoryRecords
 from timesync.ledger.outcomes import OutcomeRecords
-from timesync.ledger.pairs import MAX_REPLAY_ATTEMPTS, PairLookups, UnresolvedDependencyError
+from timesync.ledger.pairs import MAX_REPLAY_ATTEMPTS, PairLookups
 from timesync.ledger.plans import PlanRecords
 from timesync.ledger.run_lock import RunLockRecords
 from timesync.ledger.runs import RunRecords
 from timesync.ledger.views import Pair, PlannedPair, Run, RunItem
-from timesync.states import Outcome
+from timesync.states import Outcome, UnresolvedDependencyError
 
 __all__ = [
     "BULK_CHUNK",

@@ -9,17 +9,20 @@ from abc import abstractmethod
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from functools import cached_property
-from typing import IO, Any, ClassVar
+from typing import IO, TYPE_CHECKING, Any, ClassVar
 
 from singer_sdk import Target
 from singer_sdk.exceptions import InvalidRecord
 from singer_sdk.sinks import BatchSink
 from singer_sdk.sinks.core import JSONSchemaValidator
 
-from timesync.ledger import Ledger, Outcome, PairKind
 from timesync.model import to_json_ready
 from timesync.progress import Progress
 from timesync.reconcile.commands import COMMAND_STREAM
+from timesync.states import Outcome, PairKind
+
+if TYPE_CHECKING:  # the ledger (SQLAlchemy) is imported on the first batch: a run with nothing to write needs none
+    from timesync.ledger import Ledger
 
 #: Outcomes that mean "written or already in place"; the others are logged one by one with their reason.
 QUIET_OUTCOMES = frozenset({Outcome.CREATED, Outcome.UPDATED, Outcome.DELETED, Outcome.ALREADY_APPLIED,
@@ -212,6 +215,8 @@ class CommandTarget(Target):
     @cached_property
     def ledger(self) -> Ledger:
         """The sync ledger, opened on the first batch."""
+        from timesync.ledger import Ledger
+
         return Ledger.open(self.config.get("ledger_url"))
 
     @cached_property

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from timesync.ledger import Outcome, Pair, PairState
 from timesync.links import ConflictPolicy, DeletePolicy
 from timesync.model import Direction, TimeEntry, parse_timestamp
 from timesync.reconcile.rules import Action, Change, compare, decide
+from timesync.states import Outcome, PairState
+
+if TYPE_CHECKING:
+    from timesync.ledger import Pair
 
 # What to record when the rules, seeing the twin as it is now, say "do not write".
 _REFUSAL_OUTCOME: dict[Action, Outcome] = {
