@@ -34,6 +34,7 @@ bytecode:
 	done
 
 test: install
+	$(MAKE) --no-print-directory bytecode  # modules added since the install (tests/test_startup.py checks)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy
