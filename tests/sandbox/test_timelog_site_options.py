@@ -251,9 +251,14 @@ def test_bad_options_through_the_control_api_are_400_naming_them(live: SandboxPr
     assert live.timelog.get_options()["guid_model"] == "time_registration"
 
 
-def test_the_forecast_simulator_has_no_options(live: SandboxProcess) -> None:
-    assert requests.get(f"{live.forecast_url}/_sandbox/options", timeout=10).status_code == 404
-    assert requests.post(f"{live.forecast_url}/_sandbox/options", json={}, timeout=10).status_code == 404
+def test_the_forecast_simulator_has_its_own_options_only(live: SandboxProcess) -> None:
+    """Its one option is the webhook retry schedule's pace; a TimeLog option is refused, naming what it knows."""
+    options = requests.get(f"{live.forecast_url}/_sandbox/options", timeout=10)
+    assert options.status_code == 200
+    assert set(options.json()) == {"webhook_minute_seconds"}
+    refused = requests.post(f"{live.forecast_url}/_sandbox/options", json={"guid_model": "work_unit"}, timeout=10)
+    assert refused.status_code == 400
+    assert "webhook_minute_seconds" in refused.text
 
 
 def test_clock_offset_skews_the_date_header(live: SandboxProcess) -> None:
