@@ -44,6 +44,12 @@ JOBS = {"forecast": "sync", "harvest": "harvest-to-timelog"}
 _PERSON_WORD = {"forecast": "person", "timelog": "employee", "harvest": "user"}
 
 
+def runs_backfills(tool: str) -> bool:
+    """Whether the job of ``tool`` runs backfills: only job `sync` ends with `timesync:finish`, which runs them;
+    another tool's job names its full refresh instead."""
+    return JOBS[tool] == "sync"
+
+
 def _link_lists(tool: str) -> dict[str, Any]:
     """The `projects` and `persons` lists linking one tool's ids to TimeLog's."""
     return {
@@ -122,7 +128,7 @@ class LinkChanges:
     def backfills(self) -> list[BackfillRequest]:
         """What the added and widened links need read once: an incremental run sees only what changed since.
         Only job `sync` runs backfills (timesync:finish); another tool's job names its full refresh instead."""
-        if JOBS[self.tool] != "sync":
+        if not runs_backfills(self.tool):
             return []
         return ([BackfillRequest("project", link.forecast, link.timelog, link.start_date)
                  for link in self.new_projects]
@@ -135,7 +141,7 @@ class LinkChanges:
         job = JOBS[self.tool]
         # Job `sync` ends with timesync:finish, which backfills new links; other jobs need one full refresh.
         history = ("its history is read and synced by a backfill at the end of this job (timesync:finish; "
-                   "`timesync status` shows it)") if job == "sync" else (
+                   "`timesync status` shows it)") if runs_backfills(self.tool) else (
             f"its earlier history is not read by an incremental run: run `meltano run --full-refresh {job}` once "
             "to sync it")
         name, person = self.tool.capitalize(), _PERSON_WORD[self.tool]

@@ -16,7 +16,7 @@ from typing import Any, overload
 
 from timesync.adapters import ADAPTERS, Adapter
 from timesync.ledger import Ledger, PairKind, PairState, PlannedPair, RunStatus
-from timesync.links import JOBS, LinkChanges, Links, link_changes
+from timesync.links import LinkChanges, Links, link_changes, runs_backfills
 from timesync.model import Deletion, Direction
 from timesync.reconcile.build import replayed
 from timesync.reconcile.intake import Intake
@@ -188,7 +188,7 @@ class Reconciler:
             self.ledger.record_plan(run_id, self.direction, plan.planned, plan.items, plan.counts, dry_run=True)
             self.ledger.finish_run(run_id, RunStatus.DRY_RUN)
             return []
-        if JOBS[self.links.tool] == "sync":  # only job sync ends with timesync:finish, which runs them
+        if runs_backfills(self.links.tool):
             self.ledger.request_backfills(plan.backfills)
         commands = record(self.ledger, run_id, self.direction, plan)
         self.ledger.finish_run(run_id, RunStatus.OK)
