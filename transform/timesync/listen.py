@@ -48,6 +48,13 @@ WORKER_THREADS = 4
 MIN_TOKEN_LENGTH = 16
 
 
+def check_token(token: str) -> str:
+    """The token, if it is long enough not to be guessed; ValueError otherwise (the token is not in the message)."""
+    if len(token) < MIN_TOKEN_LENGTH:
+        raise ValueError(f"the webhook token must be at least {MIN_TOKEN_LENGTH} characters")
+    return token
+
+
 class BadWebhookError(ValueError):
     """A body that is not a Forecast webhook; the message says what is wrong (no secrets in it)."""
 
@@ -198,9 +205,7 @@ def _interrupt(signum: int, frame: object) -> None:
 
 def webhook_app(token: str, trigger: SyncTrigger) -> Callable[[WSGIEnvironment, StartResponse], Iterable[bytes]]:
     """The WSGI app: `POST /webhooks/<token>` and `GET /healthz`."""
-    if len(token) < MIN_TOKEN_LENGTH:
-        raise ValueError(f"the webhook token must be at least {MIN_TOKEN_LENGTH} characters")
-    expected = (WEBHOOK_PATH_PREFIX + token).encode("utf-8")
+    expected = (WEBHOOK_PATH_PREFIX + check_token(token)).encode("utf-8")
 
     def app(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         try:

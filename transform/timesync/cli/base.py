@@ -105,18 +105,24 @@ class Services:
 
 # The API clients and the reconcile engine import requests, zeep and singer-sdk: imported where used, so
 # `timesync:finish`, which runs in every sync, starts in a fraction of the time.
-def _default_forecast() -> Any:
-    from forecast_api import CONNECTION_SETTINGS, DEFAULT_BASE_URL, ForecastReader
+def _forecast_connection() -> tuple[str, str]:
+    """The API key and base URL, from tap-forecast's settings as Meltano passes them to this utility."""
+    from forecast_api import CONNECTION_SETTINGS, DEFAULT_BASE_URL
 
     config = env_config(FORECAST_ENV_PREFIX, CONNECTION_SETTINGS)
-    return ForecastReader(config.get("api_key", ""), config.get("base_url") or DEFAULT_BASE_URL)
+    return config.get("api_key", ""), config.get("base_url") or DEFAULT_BASE_URL
+
+
+def _default_forecast() -> Any:
+    from forecast_api import ForecastReader
+
+    return ForecastReader(*_forecast_connection())
 
 
 def _default_forecast_webhooks() -> Any:
-    from forecast_api import CONNECTION_SETTINGS, DEFAULT_BASE_URL, ForecastWebhooks
+    from forecast_api import ForecastWebhooks
 
-    config = env_config(FORECAST_ENV_PREFIX, CONNECTION_SETTINGS)
-    return ForecastWebhooks(config.get("api_key", ""), config.get("base_url") or DEFAULT_BASE_URL)
+    return ForecastWebhooks(*_forecast_connection())
 
 
 def _default_harvest() -> Any:

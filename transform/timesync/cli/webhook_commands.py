@@ -17,6 +17,7 @@ from timesync.listen import (
     WEBHOOK_PATH_PREFIX,
     DebounceWindow,
     SyncTrigger,
+    check_token,
     command_runner,
     serve,
     webhook_app,
@@ -39,9 +40,10 @@ _TOKEN_OPTION = click.option(
 
 
 def _checked_token(token: str) -> str:
-    if len(token) < MIN_TOKEN_LENGTH:
-        raise CliError(f"{TOKEN_ENV}: the webhook token must be at least {MIN_TOKEN_LENGTH} characters")
-    return token
+    try:
+        return check_token(token)
+    except ValueError as exc:
+        raise CliError(f"{TOKEN_ENV}: {exc}") from None
 
 
 # -- listen -------------------------------------------------------------------------------------------------------
