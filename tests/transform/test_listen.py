@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import logging
 import os
@@ -15,7 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from timesync.listen import BadWebhookError, DebounceWindow, SyncTrigger, parse_event, webhook_app
+from timesync.listen import MAX_RETRIES, BadWebhookError, DebounceWindow, SyncTrigger, parse_event, webhook_app
 
 TOKEN = "t0ken-for-the-tests-0123456789"
 GOOD = {"timestamp": "2026-11-25T12:00:00Z", "event": "time_reg_updated", "object": {"id": 7}, "person": {"id": 11},
@@ -214,10 +215,11 @@ def test_a_failing_or_missing_command_is_logged_and_the_next_burst_still_runs(ca
 
     trigger = SyncTrigger(run, DebounceWindow(0.05, 0.2)).start()
     try:
-        for _ in range(4):
+        for _ in range(2):
             trigger.notify("task_created")
             time.sleep(0.1)
             assert trigger.wait_idle(WAIT)
+        # The missing command is not tried again; the run that raised and the one that exited 3 are.
         assert trigger.runs == 4
     finally:
         trigger.stop(WAIT)
@@ -225,4 +227,31 @@ def test_a_failing_or_missing_command_is_logged_and_the_next_burst_still_runs(ca
     assert "could not start: no such command" in logged
     assert "the sync run failed" in logged
     assert "failed with exit code 3" in logged
+    assert "trying again in 0s (2 of 3)" in logged
+    assert "for 1 event(s) (retry after a failed run 1)" in logged
     assert "sync run done" in logged
+
+
+def test_a_run_that_keeps_failing_is_tried_again_a_bounded_number_of_times(caplog) -> None:
+    """A run refused by the run lock (a scheduled run holds it) is retried, but a broken setup must not loop."""
+    caplog.set_level(logging.INFO, logger="timesync.listen")
+    codes: list[float] = []
+
+    def refused() -> int:
+        codes.append(time.monotonic())
+        return 1
+
+    trigger = SyncTrigger(refused, DebounceWindow(0.1, 0.5)).start()
+    try:
+        trigger.notify("time_reg_updated")
+        assert trigger.wait_idle(WAIT)
+        time.sleep(0.3)
+        assert len(codes) == 1 + MAX_RETRIES
+        assert all(later - earlier >= 0.09 for earlier, later in itertools.pairwise(codes)), \
+            "each retry waits the quiet time"
+        trigger.notify("time_reg_updated")  # a new burst after giving up gets its own run and retries
+        assert trigger.wait_idle(WAIT)
+        assert len(codes) == 2 * (1 + MAX_RETRIES)
+    finally:
+        trigger.stop(WAIT)
+    assert f"trying again in 0s ({MAX_RETRIES} of {MAX_RETRIES})" in caplog.text

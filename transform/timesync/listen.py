@@ -10,7 +10,10 @@ data: the run reads Forecast's change feeds as the scheduled runs do. A lost web
 
 `SyncTrigger` debounces: it waits until no event has come for `quiet_seconds` (but no longer than
 `max_wait_seconds` after the first), then runs the command once. While a run is going, new events only mark
-another run due, which starts after it ends: never two at once (the run lock refuses overlaps too).
+another run due, which starts after it ends: never two at once (the run lock refuses overlaps too). A run that
+fails (most often refused because a scheduled run holds the run lock) is tried again once the quiet time has
+passed, up to `MAX_RETRIES` times in a row, so a change announced during a scheduled run is not left to the next
+scheduled one.
 """
 
 from __future__ import annotations
@@ -46,6 +49,9 @@ MAX_BODY_BYTES = 64 * 1024
 WORKER_THREADS = 4
 #: Too short a token can be guessed; `timesync webhooks subscribe` suggests `secrets.token_urlsafe(32)`.
 MIN_TOKEN_LENGTH = 16
+#: Runs tried again after a failure, in a row; then the scheduled runs catch up (a broken setup must not loop).
+MAX_RETRIES = 3
+RETRY_EVENT = "retry after a failed run"
 
 
 def check_token(token: str) -> str:
@@ -103,6 +109,7 @@ class SyncTrigger:
         self._stopping = False
         self.running = False
         self.runs = 0
+        self._failures_in_a_row = 0
         self._thread = threading.Thread(target=self._loop, name="timesync-listen-trigger", daemon=True)
 
     def start(self) -> SyncTrigger:
@@ -120,12 +127,15 @@ class SyncTrigger:
     def notify(self, event: str) -> None:
         """Note one event: a run will follow once the burst it belongs to is over."""
         with self._changed:
-            now = self._clock()
-            if not self._events:
-                self._first_at = now
-            self._events[event] += 1
-            self._last_at = now
-            self._changed.notify_all()
+            self._note(event)
+
+    def _note(self, event: str) -> None:
+        now = self._clock()
+        if not self._events:
+            self._first_at = now
+        self._events[event] += 1
+        self._last_at = now
+        self._changed.notify_all()
 
     def _due_in(self) -> float:
         """Seconds until the waiting events are due to run (<= 0: now)."""
@@ -140,14 +150,22 @@ class SyncTrigger:
                 if self._stopping:
                     return
                 events, self._events = self._events, Counter()
+                if set(events) != {RETRY_EVENT}:  # a new burst gets its own retries
+                    self._failures_in_a_row = 0
                 self.running = True
-            self._run_once(events)
+            failed = self._run_once(events)
             with self._changed:
                 self.running = False
                 self.runs += 1
+                self._failures_in_a_row = self._failures_in_a_row + 1 if failed else 0
+                if failed and self._failures_in_a_row <= MAX_RETRIES:
+                    logger.info("webhooks: trying again in %.0fs (%d of %d)", self.window.quiet_seconds,
+                                self._failures_in_a_row, MAX_RETRIES)
+                    self._note(RETRY_EVENT)
                 self._changed.notify_all()
 
-    def _run_once(self, events: Counter[str]) -> None:
+    def _run_once(self, events: Counter[str]) -> bool:
+        """Run the command once; True if it started and failed (worth trying again)."""
         counted = ", ".join(f"{name} {count}" for name, count in sorted(events.items()))
         logger.info("webhooks: starting a sync run for %d event(s) (%s)", events.total(), counted)
         started = self._clock()
@@ -155,12 +173,13 @@ class SyncTrigger:
             code = self._run()
         except OSError as exc:  # the command is missing or not executable: say so, keep listening
             logger.error("webhooks: the sync command could not start: %s", exc)
-            return
+            return False
         except Exception:  # whatever else goes wrong, this thread must live on to serve the next burst
             logger.exception("webhooks: the sync run failed")
-            return
-        outcome = "done" if code == 0 else f"failed with exit code {code} (the next run catches up)"
+            return True
+        outcome = "done" if code == 0 else f"failed with exit code {code}"
         logger.info("webhooks: sync run %s in %.0fs", outcome, self._clock() - started)
+        return code != 0
 
     def wait_idle(self, timeout: float) -> bool:
         """Wait until no event waits and no run is going (tests)."""
