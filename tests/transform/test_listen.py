@@ -255,3 +255,41 @@ def test_a_run_that_keeps_failing_is_tried_again_a_bounded_number_of_times(caplo
     finally:
         trigger.stop(WAIT)
     assert f"trying again in 0s ({MAX_RETRIES} of {MAX_RETRIES})" in caplog.text
+
+
+def test_the_poll_runs_at_start_and_whenever_no_run_has_started_for_that_long(caplog) -> None:
+    caplog.set_level(logging.INFO, logger="timesync.listen")
+    sync = FakeSync()
+    poll = 0.4
+    trigger = SyncTrigger(sync, DebounceWindow(QUIET, MAX_WAIT), poll_seconds=poll).start()
+    try:
+        time.sleep(poll * 2.6)  # runs at about 0, 0.4 and 0.8 s
+        assert len(sync.starts) == 3
+        gaps = [later - earlier for earlier, later in itertools.pairwise(sync.starts)]
+        assert all(poll * 0.9 <= gap <= poll + 0.3 for gap in gaps), gaps
+        trigger.notify("time_reg_updated")
+        notified = time.monotonic()
+        time.sleep(QUIET + 0.15)
+        assert trigger.wait_idle(WAIT)
+        assert notified + QUIET * 0.9 <= sync.starts[3] <= notified + QUIET + 0.2, "the burst's own run"
+    finally:
+        trigger.stop(WAIT)
+    assert "starting the scheduled sync run (no run for 0s)" in caplog.text
+    assert "for 1 event(s) (time_reg_updated 1)" in caplog.text
+    assert sync.most_active == 1
+
+
+def test_no_poll_runs_while_a_run_is_going() -> None:
+    sync = FakeSync(hold=True)
+    trigger = SyncTrigger(sync, DebounceWindow(QUIET, MAX_WAIT), poll_seconds=0.2).start()
+    try:
+        assert sync.started.wait(WAIT)
+        time.sleep(0.8)  # four poll periods while the first run is held
+        assert len(sync.starts) == 1
+        sync.release.set()
+        time.sleep(0.5)
+        assert sync.most_active == 1
+        assert len(sync.starts) >= 2, "polling resumes after the run"
+    finally:
+        sync.release.set()
+        trigger.stop(WAIT)

@@ -8,6 +8,10 @@ an integer object id, or it gets a 400. The answer is 202 at once; the run happe
 A webhook carries only an id, and Forecast gives up after five retries, so a webhook is a hint to run now, never
 data: the run reads Forecast's change feeds as the scheduled runs do. A lost webhook costs latency, not data.
 
+With `poll_seconds` the listener also runs the sync when no run has started for that long (the one-minute poll
+for TimeLog, which has no push): the schedule lives in the same process as the webhook runs, so the two never
+start `meltano run` side by side in one project (they would share its `.meltano/run/` files).
+
 `SyncTrigger` debounces: it waits until no event has come for `quiet_seconds` (but no longer than
 `max_wait_seconds` after the first), then runs the command once. While a run is going, new events only mark
 another run due, which starts after it ends: never two at once (the run lock refuses overlaps too). A run that
@@ -52,6 +56,7 @@ MIN_TOKEN_LENGTH = 16
 #: Runs tried again after a failure, in a row; then the scheduled runs catch up (a broken setup must not loop).
 MAX_RETRIES = 3
 RETRY_EVENT = "retry after a failed run"
+POLL_EVENT = "poll"
 
 
 def check_token(token: str) -> str:
@@ -99,10 +104,13 @@ class SyncTrigger:
     """Counts events, and runs `run` (the sync command; returns its exit code) once per burst on its own thread."""
 
     def __init__(self, run: Callable[[], int], window: DebounceWindow,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, *, poll_seconds: float = 0) -> None:
         self._run = run
         self.window = window
         self._clock = clock
+        #: > 0: also run when no run has started for this long (the schedule, kept in this one process).
+        self.poll_seconds = poll_seconds
+        self._last_started: float | None = None
         self._changed = threading.Condition()
         self._events: Counter[str] = Counter()
         self._first_at = self._last_at = 0.0
@@ -142,17 +150,37 @@ class SyncTrigger:
         quiet_until = self._last_at + self.window.quiet_seconds
         return min(quiet_until, self._first_at + self.window.max_wait_seconds) - self._clock()
 
+    def _poll_in(self) -> float | None:
+        """Seconds until the poll is due (<= 0: now; None: no poll). The first is due at once."""
+        if self.poll_seconds <= 0:
+            return None
+        if self._last_started is None:
+            return 0.0
+        return self._last_started + self.poll_seconds - self._clock()
+
+    def _wait_until_due(self) -> None:
+        """Wait (holding the condition) until events are due, the poll is due, or stop() was called."""
+        while not self._stopping:
+            if self._events and self._due_in() <= 0:
+                return
+            poll_in = self._poll_in()
+            if poll_in is not None and poll_in <= 0 and not self._events:
+                self._events[POLL_EVENT] += 1
+                return
+            waits = [w for w in (self._due_in() if self._events else None, poll_in) if w is not None]
+            self._changed.wait(timeout=max(min(waits), 0.01) if waits else None)
+
     def _loop(self) -> None:
         while True:
             with self._changed:
-                while not self._stopping and (not self._events or self._due_in() > 0):
-                    self._changed.wait(timeout=max(self._due_in(), 0.01) if self._events else None)
+                self._wait_until_due()
                 if self._stopping:
                     return
                 events, self._events = self._events, Counter()
                 if set(events) != {RETRY_EVENT}:  # a new burst gets its own retries
                     self._failures_in_a_row = 0
                 self.running = True
+                self._last_started = self._clock()
             failed = self._run_once(events)
             with self._changed:
                 self.running = False
@@ -167,7 +195,10 @@ class SyncTrigger:
     def _run_once(self, events: Counter[str]) -> bool:
         """Run the command once; True if it started and failed (worth trying again)."""
         counted = ", ".join(f"{name} {count}" for name, count in sorted(events.items()))
-        logger.info("webhooks: starting a sync run for %d event(s) (%s)", events.total(), counted)
+        if set(events) == {POLL_EVENT}:
+            logger.info("webhooks: starting the scheduled sync run (no run for %.0fs)", self.poll_seconds)
+        else:
+            logger.info("webhooks: starting a sync run for %d event(s) (%s)", events.total(), counted)
         started = self._clock()
         try:
             code = self._run()

@@ -60,11 +60,16 @@ def _checked_token(token: str) -> str:
               help="... or this long after the first webhook of a burst, whichever is sooner.")
 @click.option("--command", "command", default=DEFAULT_COMMAND, show_default=True,
               help="The sync to run (split like a shell would, not run through one).")
-def listen(token: str, host: str, port: int, quiet_seconds: float, max_wait_seconds: float, command: str) -> None:
+@click.option("--poll-seconds", type=click.FloatRange(min=0), default=0, show_default=True,
+              help="Also run when no run has started for this long, at start too (60: the one-minute poll for "
+                   "TimeLog's changes, which no webhook announces). 0: webhooks only, leave polling to a schedule.")
+def listen(token: str, host: str, port: int, quiet_seconds: float, max_wait_seconds: float, command: str,
+           poll_seconds: float) -> None:
     """Receive Forecast's webhooks on POST /webhooks/<token> and run the sync soon after each burst of them.
 
     One run at a time: webhooks during a run start one more run after it. Scheduled runs stay the source of
-    truth, so a lost webhook only delays a change until the next of them.
+    truth, so a lost webhook only delays a change until the next of them. With --poll-seconds this process runs
+    the schedule too, so a webhook run and a scheduled run never overlap.
     """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     try:
@@ -74,12 +79,13 @@ def listen(token: str, host: str, port: int, quiet_seconds: float, max_wait_seco
     argv = shlex.split(command)
     if not argv:
         raise CliError("--command is empty")
-    trigger = SyncTrigger(command_runner(argv), window).start()
+    trigger = SyncTrigger(command_runner(argv), window, poll_seconds=poll_seconds).start()
     app = webhook_app(_checked_token(token), trigger)
 
     def ready(base_url: str) -> None:
         click.echo(f"timesync listen: on {base_url} (POST {WEBHOOK_PATH_PREFIX}<token>, GET /healthz); "
-                   f"runs `{command}`", err=True)
+                   f"runs `{command}`" + (f", and every {poll_seconds:g}s without webhooks" if poll_seconds else ""),
+                   err=True)
 
     try:
         serve(app, host, port, ready)
