@@ -92,8 +92,8 @@ def parse_event(body: bytes) -> str:
 class DebounceWindow:
     """How long to wait for a burst to end: `quiet_seconds` without events, at most `max_wait_seconds` in all."""
 
-    quiet_seconds: float = 10.0
-    max_wait_seconds: float = 60.0
+    quiet_seconds: float = 5.0
+    max_wait_seconds: float = 30.0
 
     def __post_init__(self) -> None:
         if self.quiet_seconds < 0 or self.max_wait_seconds < self.quiet_seconds:
@@ -164,7 +164,7 @@ class SyncTrigger:
             if self._events and self._due_in() <= 0:
                 return
             poll_in = self._poll_in()
-            if poll_in is not None and poll_in <= 0 and not self._events:
+            if poll_in is not None and poll_in <= 0:  # a burst still going waits no longer than the poll
                 self._events[POLL_EVENT] += 1
                 return
             waits = [w for w in (self._due_in() if self._events else None, poll_in) if w is not None]

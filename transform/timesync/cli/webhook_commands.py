@@ -54,9 +54,9 @@ def _checked_token(token: str) -> str:
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on; put a TLS reverse proxy in front for Forecast to reach it.")
 @click.option("--port", type=int, default=8080, show_default=True, help="Port to listen on (0 picks a free one).")
-@click.option("--quiet-seconds", type=float, default=10.0, show_default=True,
+@click.option("--quiet-seconds", type=float, default=5.0, show_default=True,
               help="Run once no webhook has come for this long ...")
-@click.option("--max-wait-seconds", type=float, default=60.0, show_default=True,
+@click.option("--max-wait-seconds", type=float, default=30.0, show_default=True,
               help="... or this long after the first webhook of a burst, whichever is sooner.")
 @click.option("--command", "command", default=DEFAULT_COMMAND, show_default=True,
               help="The sync to run (split like a shell would, not run through one).")
