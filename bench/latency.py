@@ -109,20 +109,31 @@ class Candidates:
         self.initials = {e["employee_id"]: e["initials"] for e in timelog["employees"]}
         self.forecast_editor = ForecastEditor(sandbox.forecast_url)
         self.timelog_editor = TimeLogEditor(sandbox.timelog_url)
+        self.touched: set[int] = set()
 
-    def edit(self, side: Side) -> Edit:
-        """Edit the next entry of one side (its duration + 15 minutes) and say when the API call returned."""
+    def edit(self, side: Side, ledger_url: str) -> Edit:
+        """Edit the next entry of one side (its duration + 15 minutes) and say when the API call returned.
+
+        Each edit touches a pair no earlier edit touched: the other side's twin of an edited entry carries the
+        edit too, so editing it from the state read at the start would change nothing.
+        """
+        with Ledger.open(ledger_url) as ledger:
+            while True:
+                entry = (self.forecast if side is Side.FORECAST else self.timelog).pop(0)
+                native_id = str(entry["id"] if side is Side.FORECAST else entry["guid"])
+                pair = ledger.find_pair(PairKind.TIME_ENTRY, **{f"{side}_id": native_id})
+                if pair is not None and pair.id not in self.touched:
+                    self.touched.add(pair.id)
+                    break
         if side is Side.FORECAST:
-            entry = self.forecast.pop(0)
             minutes = entry["time_registered"] + 15
             self.forecast_editor.update_registration(entry["id"], time_registered=minutes)
-            return Edit(side, str(entry["id"]), minutes, time.monotonic())
-        unit = self.timelog.pop(0)
-        minutes = unit["minutes"] + 15
-        self.timelog_editor.update_work(unit["guid"], initials=self.initials[unit["employee_id"]],
-                                        task_id=unit["task_id"], date=unit["start_at"][:10], minutes=minutes,
-                                        note=unit.get("description") or "Work")
-        return Edit(side, unit["guid"], minutes, time.monotonic())
+        else:
+            minutes = entry["minutes"] + 15
+            self.timelog_editor.update_work(entry["guid"], initials=self.initials[entry["employee_id"]],
+                                            task_id=entry["task_id"], date=entry["start_at"][:10], minutes=minutes,
+                                            note=entry.get("description") or "Work")
+        return Edit(side, native_id, minutes, time.monotonic())
 
 
 class MirrorWatch:
@@ -269,7 +280,7 @@ def window(setup: str, candidates: Candidates, ledger_url: str, driver: MinuteCr
         number = 0
         while time.monotonic() - started < WINDOW_SECONDS:
             time.sleep(EDIT_SECONDS * pace.uniform(0.5, 1.5))
-            edit = candidates.edit(sides[number % 2])
+            edit = candidates.edit(sides[number % 2], ledger_url)
             number += 1
             outcome.edits.append(edit)
             outcome.loads.append(float(load()))
