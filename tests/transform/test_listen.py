@@ -192,6 +192,29 @@ def test_timesync_listen_serves_over_http_runs_the_command_once_per_burst_and_ne
     assert TOKEN not in output
 
 
+def test_timesync_listen_with_poll_seconds_runs_the_command_without_any_webhook(tmp_path: Path) -> None:
+    """`--poll-seconds`: the one-minute poll (here half a second) in the listener's own process."""
+    runs = tmp_path / "runs.txt"
+    command = f"{sys.executable} -c \"open('{runs}', 'a').write('run\\n')\""
+    log = tmp_path / "listen.log"
+    with log.open("w") as stderr:
+        process = subprocess.Popen(
+            [str(Path(sys.executable).parent / "timesync"), "listen", "--port", "0", "--poll-seconds", "0.5",
+             "--command", command], env={**os.environ, "TIMESYNC_WEBHOOK_TOKEN": TOKEN}, stderr=stderr)
+    try:
+        base = _listening_url(log, process)
+        deadline = time.monotonic() + WAIT * 3
+        while requests.get(f"{base}/healthz", timeout=WAIT).json()["runs"] < 3 and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        process.terminate()
+        process.wait(WAIT)
+    assert runs.read_text().count("run") >= 3
+    output = log.read_text()
+    assert "and every 0.5s without webhooks" in output
+    assert "starting the scheduled sync run" in output
+
+
 def _listening_url(log: Path, process: subprocess.Popen) -> str:
     deadline = time.monotonic() + WAIT * 3
     while time.monotonic() < deadline:
