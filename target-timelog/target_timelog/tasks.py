@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import uuid
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from target_timelog.common import ItemRefusedError, midnight
+from target_timelog.common import DEFAULT_MAX_CONCURRENCY, ItemRefusedError, midnight, run_concurrently
 from timelog_api.convert import to_date
 from timelog_api.errors import TimeLogConfigError
 from timelog_api.services import Service
@@ -34,11 +35,14 @@ def _hours(value: str | None) -> float | None:
 class TaskWriter:
     """Task upserts. The external-key check and the projects' dates are read once per run."""
 
-    def __init__(self, client: TimeLogClient, recorder: OutcomeRecorder, *, system_name: str) -> None:
+    def __init__(self, client: TimeLogClient, recorder: OutcomeRecorder, *, system_name: str,
+                 max_concurrency: int = DEFAULT_MAX_CONCURRENCY) -> None:
         self.client, self.recorder, self.system_name = client, recorder, system_name
+        self.max_concurrency = max_concurrency
         self._projects: dict[int, tuple[dt.date, dt.date]] = {}
         self._keys_verified = False
         self._ledger_settled = False
+        self._projects_lock = threading.Lock()  # one GetProjectByID per project, however many tasks ask at once
 
     def _batch(self, operation: str, /, **params: Any) -> list[BatchItemResult]:
         """A ProjectManagementService batch write: one result per item sent, in order."""
@@ -54,18 +58,21 @@ class TaskWriter:
         if self.recorder.ledger.has_settled_pairs():
             self._ledger_settled = True
             return
-        for command in tasks:
-            if command["action"] != "create" or command.get("lookup_first"):
-                continue  # a replayed create is the crash case: the ledger knows it, and the lookup adopts it
-            key = command.get("external_key") or command["source_id"]
-            existing = self.find_task(key)
-            if existing is not None:
-                raise TimeLogConfigError(
-                    f"TimeLog task {existing.get('TaskID')} already carries external key {self.system_name!r}/{key} "
-                    f"(Forecast task {key}), but this ledger has never synced it: the ledger was lost or replaced, "
-                    "probably with Meltano's state, or another integration synced these accounts before. Nothing "
-                    "was written. Point ledger_url at the ledger the earlier runs used, or restore the newest "
-                    "backup of it and of Meltano's system database (README 'A lost ledger').")
+        # A replayed create is the crash case: the ledger knows it, and the lookup adopts it.
+        new = [c for c in tasks if c["action"] == "create" and not c.get("lookup_first")]
+        run_concurrently(self._refuse_if_keyed, new, self.max_concurrency)
+
+    def _refuse_if_keyed(self, command: dict[str, Any]) -> None:
+        """Refuse the run when a task this batch would create already carries our external key."""
+        key = command.get("external_key") or command["source_id"]
+        existing = self.find_task(key)
+        if existing is not None:
+            raise TimeLogConfigError(
+                f"TimeLog task {existing.get('TaskID')} already carries external key {self.system_name!r}/{key} "
+                f"(Forecast task {key}), but this ledger has never synced it: the ledger was lost or replaced, "
+                "probably with Meltano's state, or another integration synced these accounts before. Nothing "
+                "was written. Point ledger_url at the ledger the earlier runs used, or restore the newest "
+                "backup of it and of Meltano's system database (README 'A lost ledger').")
 
     def find_task(self, external_key: str) -> dict[str, Any] | None:
         """The task carrying ``external_key`` under the configured system name, or None."""
@@ -158,6 +165,10 @@ class TaskWriter:
 
     def _project_dates(self, project_id: int) -> tuple[dt.date, dt.date]:
         """A project's start and end dates (read once per run), for tasks that have none in Forecast."""
+        with self._projects_lock:
+            return self._project_dates_once(project_id)
+
+    def _project_dates_once(self, project_id: int) -> tuple[dt.date, dt.date]:
         if project_id not in self._projects:
             found = self.client.fetch(Service.PROJECT_MANAGEMENT, "GetProjectByID", projectID=project_id,
                                       loadExternalKeys=False)
@@ -243,6 +254,23 @@ def task_matches(existing: Mapping[str, Any], native: Mapping[str, Any]) -> bool
     return (existing.get("Name") == native["name"] and same_budget
             and (native.get("start_date") is None or day(existing.get("StartDate")) == native["start_date"])
             and (native.get("end_date") is None or day(existing.get("EndDate")) == native["end_date"]))
+
+
+def dependency_levels(commands: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Task commands in levels whose commands are independent of each other, so may run at once: a sub-task
+    whose parent is in the batch comes in a later level than its parent, and so does a later command on the same
+    Forecast task."""
+    level_of: dict[tuple[str, str], int] = {}
+    levels: list[list[dict[str, Any]]] = []
+    for command in dependencies_first(commands):
+        own = (command["pair_kind"], command["source_id"])
+        needs = [own, *((ref["pair_kind"], ref["forecast_id"]) for ref in command.get("depends_on") or [])]
+        level = max((level_of[key] + 1 for key in needs if key in level_of), default=0)
+        level_of[own] = level
+        if level == len(levels):
+            levels.append([])
+        levels[level].append(command)
+    return levels
 
 
 def dependencies_first(commands: list[dict[str, Any]]) -> list[dict[str, Any]]:
