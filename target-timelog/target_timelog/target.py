@@ -37,7 +37,8 @@ class TargetTimeLog(CommandTarget):
                     description="What the sync enters in TimeLog's additional text field where the site requires "
                                 "one (its time registration settings); Forecast has no such field."),
         th.Property("max_concurrency", th.IntegerType(minimum=1), default=DEFAULT_MAX_CONCURRENCY,
-                    description="Concurrent TimeLog calls: a level of task upserts, allocations, work batch calls, lease re-reads."),
+                    description="Concurrent TimeLog calls: a level of task upserts, allocations, work batch calls, "
+                                "lease re-reads."),
     ).to_dict()
 
     @cached_property

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import uuid
+from collections import defaultdict
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -257,39 +258,30 @@ def task_matches(existing: Mapping[str, Any], native: Mapping[str, Any]) -> bool
 
 
 def dependency_levels(commands: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-    """Task commands in levels whose commands are independent of each other, so may run at once: a sub-task
-    whose parent is in the batch comes in a later level than its parent, and so does a later command on the same
-    Forecast task."""
-    level_of: dict[tuple[str, str], int] = {}
+    """Task commands in levels whose commands are independent of each other, so may run at once, each level in
+    the batch's order: a sub-task comes in a later level than every command on its parent in the batch (replays
+    can put it before them), and a command on a task in a later level than the batch's earlier ones on it."""
+    by_task: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for index, command in enumerate(commands):
+        by_task[(command["pair_kind"], command["source_id"])].append(index)
+    level: dict[int, int] = {}
+    visiting: set[int] = set()
+
+    def level_of(index: int) -> int:
+        if index not in level:
+            if index in visiting:  # a cycle: left to the ledger, whose resolve fails the command it cannot place
+                return 0
+            visiting.add(index)
+            command = commands[index]
+            earlier = [i for i in by_task[(command["pair_kind"], command["source_id"])] if i < index]
+            parents = [i for ref in command.get("depends_on") or []
+                       for i in by_task.get((ref["pair_kind"], ref["forecast_id"]), [])]
+            level[index] = max((level_of(i) + 1 for i in earlier + parents), default=0)
+        return level[index]
+
     levels: list[list[dict[str, Any]]] = []
-    for command in dependencies_first(commands):
-        own = (command["pair_kind"], command["source_id"])
-        needs = [own, *((ref["pair_kind"], ref["forecast_id"]) for ref in command.get("depends_on") or [])]
-        level = max((level_of[key] + 1 for key in needs if key in level_of), default=0)
-        level_of[own] = level
-        if level == len(levels):
+    for index, command in enumerate(commands):
+        while len(levels) <= level_of(index):
             levels.append([])
-        levels[level].append(command)
+        levels[level_of(index)].append(command)
     return levels
-
-
-def dependencies_first(commands: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Task commands ordered so one whose parent is created in the same batch comes after it."""
-    by_source = {(c["pair_kind"], c["source_id"]): c for c in commands}
-    ordered: list[dict[str, Any]] = []
-    placed: set[str] = set()
-
-    def place(command: dict[str, Any], depth: int = 0) -> None:
-        if command["command_id"] in placed or depth > len(commands):
-            return
-        for ref in command.get("depends_on") or []:
-            parent = by_source.get((ref["pair_kind"], ref["forecast_id"]))
-            if parent is not None:
-                place(parent, depth + 1)
-        placed.add(command["command_id"])
-        ordered.append(command)
-
-    for command in commands:
-        place(command)
-    return ordered
-
