@@ -43,7 +43,8 @@ class TaskWriter:
         self._projects: dict[int, tuple[dt.date, dt.date]] = {}
         self._keys_verified = False
         self._ledger_settled = False
-        self._projects_lock = threading.Lock()  # one GetProjectByID per project, however many tasks ask at once
+        # One GetProjectByID per project, and one external-key check per run, however many tasks ask at once.
+        self._projects_lock, self._keys_lock = threading.Lock(), threading.Lock()
 
     def _batch(self, operation: str, /, **params: Any) -> list[BatchItemResult]:
         """A ProjectManagementService batch write: one result per item sent, in order."""
@@ -121,14 +122,15 @@ class TaskWriter:
     def _verify_external_keys(self, key: str) -> None:
         """Once per run, after the first create: the new task must be found by its key, or every later run would
         create it again. TimeLog keeps keys only for system names defined in its API settings."""
-        if self._keys_verified:
-            return
-        if self.find_task(key) is None:
-            raise TimeLogConfigError(
-                f"TimeLog stored no external key {self.system_name!r}/{key} on the task just created; define the "
-                f"external system {self.system_name!r} in TimeLog's API settings or change external_system_name. "
-                "The run stops so no task is created twice.")
-        self._keys_verified = True
+        with self._keys_lock:
+            if self._keys_verified:
+                return
+            if self.find_task(key) is None:
+                raise TimeLogConfigError(
+                    f"TimeLog stored no external key {self.system_name!r}/{key} on the task just created; define the "
+                    f"external system {self.system_name!r} in TimeLog's API settings or change external_system_name. "
+                    "The run stops so no task is created twice.")
+            self._keys_verified = True
 
     def _create_task(self, command: dict[str, Any], key: str) -> int | dict[str, Any]:
         """The new task's TaskID; or, when TimeLog refused it because a task with our GUID or external key exists
@@ -167,22 +169,20 @@ class TaskWriter:
     def _project_dates(self, project_id: int) -> tuple[dt.date, dt.date]:
         """A project's start and end dates (read once per run), for tasks that have none in Forecast."""
         with self._projects_lock:
-            return self._project_dates_once(project_id)
-
-    def _project_dates_once(self, project_id: int) -> tuple[dt.date, dt.date]:
-        if project_id not in self._projects:
-            found = self.client.fetch(Service.PROJECT_MANAGEMENT, "GetProjectByID", projectID=project_id,
-                                      loadExternalKeys=False)
-            if not found:
-                raise ItemRefusedError(f"TimeLog has no project {project_id}; check the projects in links.yml")
-            start, end = to_date(found[0].get("StartDate")), to_date(found[0].get("EndDate"))
-            if not start or start.startswith(NET_MIN_DATE):
-                raise ItemRefusedError(f"TimeLog project {project_id} has no start date, and the Forecast task none "
-                                       "either; give the task dates in Forecast or the project dates in TimeLog")
-            first = parse_date(start)
-            last = parse_date(end) if end and not end.startswith(NET_MIN_DATE) else first
-            self._projects[project_id] = (first, max(first, last))
-        return self._projects[project_id]
+            if project_id not in self._projects:
+                found = self.client.fetch(Service.PROJECT_MANAGEMENT, "GetProjectByID", projectID=project_id,
+                                          loadExternalKeys=False)
+                if not found:
+                    raise ItemRefusedError(f"TimeLog has no project {project_id}; check the projects in links.yml")
+                start, end = to_date(found[0].get("StartDate")), to_date(found[0].get("EndDate"))
+                if not start or start.startswith(NET_MIN_DATE):
+                    raise ItemRefusedError(f"TimeLog project {project_id} has no start date, and the Forecast task "
+                                           "none either; give the task dates in Forecast or the project dates in "
+                                           "TimeLog")
+                first = parse_date(start)
+                last = parse_date(end) if end and not end.startswith(NET_MIN_DATE) else first
+                self._projects[project_id] = (first, max(first, last))
+            return self._projects[project_id]
 
     def _update_task(self, existing: dict[str, Any], command: dict[str, Any], key: str) -> None:
         """UpdateTask with the whole task as TimeLog holds it, changed only where the sync owns it.

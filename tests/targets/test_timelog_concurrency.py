@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import Counter
 from typing import Any
 
 import pytest
@@ -35,6 +36,7 @@ class InFlight:
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, fail: Any = None) -> None:
         self.now = self.peak = 0
+        self.operations: Counter[str] = Counter()
         self.lock = threading.Lock()
         self.fail = fail or (lambda operation, params: None)
         for name in ("batch", "fetch"):
@@ -43,6 +45,7 @@ class InFlight:
     def _counting(self, original: Any) -> Any:
         def call(client: TimeLogClient, service: Any, operation: str, /, **params: Any) -> Any:
             with self.lock:
+                self.operations[operation] += 1
                 self.now += 1
                 self.peak = max(self.peak, self.now)
             try:
@@ -102,6 +105,8 @@ def test_every_outcome_is_recorded_and_parents_come_first(sandbox, ledger, ledge
         assert calls.peak == 1
     else:
         assert 1 < calls.peak <= max_concurrency
+    # Creates running side by side still check once that TimeLog kept our external key (no lookup-first here).
+    assert calls.operations["GetTaskByExternalKey"] == 4 + 1  # the lost-ledger check per new task, then that one
 
 
 def _fail_unit(note: str, error: Exception) -> Any:
