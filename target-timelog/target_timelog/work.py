@@ -143,16 +143,28 @@ class WorkWriter:
         self.recorder.outcome(command, verdict.outcome, current=verdict.current, message=verdict.reason)
 
     def _allocated_for(self, writes: list[WorkWrite]) -> list[WorkWrite]:
-        """The writes whose employee is (now) allocated to the task; the others are recorded as failed/locked."""
+        """The writes whose employee is (now) allocated to the task; the others are recorded as failed/locked.
+        Each employee and task missing an allocation is allocated once, side by side with the others."""
+        def needs(write: WorkWrite) -> tuple[int, int] | None:
+            native = write.command["native"]
+            return None if _same_task_and_employee(write) else (int(native["employee_id"]), int(native["task_id"]))
+
+        refused: dict[tuple[int, int], Exception] = {}
+
+        def allocate(employee_and_task: tuple[int, int]) -> None:
+            try:
+                self.staff.ensure_allocated(*employee_and_task)
+            except (ItemRefusedError, TimeLogApiError) as exc:
+                refused[employee_and_task] = exc
+
+        run_concurrently(allocate, sorted({pair for pair in map(needs, writes) if pair}), self.max_concurrency)
         ready = []
         for write in writes:
-            native = write.command["native"]
-            if not _same_task_and_employee(write):
-                try:
-                    self.staff.ensure_allocated(int(native["employee_id"]), int(native["task_id"]))
-                except (ItemRefusedError, TimeLogApiError) as exc:
-                    record_refusal(self.recorder, write.command, exc)
-                    continue
+            pair = needs(write)
+            exc = refused.get(pair) if pair else None
+            if exc is not None:
+                record_refusal(self.recorder, write.command, exc)
+                continue
             ready.append(write)
         return ready
 
