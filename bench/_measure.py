@@ -1,4 +1,5 @@
-"""Measurement helpers shared by the benchmarks: pages, peak RSS of a process tree, one tap run, the machine."""
+"""Measurement helpers shared by the benchmarks: pages, peak RSS and CPU of a process tree, one tap run, the
+machine."""
 
 from __future__ import annotations
 
@@ -39,17 +40,25 @@ def verdict(measured: float, target: float, *, at_most: bool = True) -> str:
     return f"{value:.2f}x {'✓' if ok else '✗'}"
 
 
+def cpu_seconds(process: psutil.Process) -> float:
+    """The user + system CPU seconds a process has used so far (its own, not its children's)."""
+    times = process.cpu_times()
+    return float(times.user + times.system)
+
+
 class PeakRss:
-    """Samples the peak RSS of a process and all its descendants, per role, while the block runs.
+    """Samples the peak RSS of a process and all its descendants, per role, while the block runs, and the CPU
+    seconds each used (as last seen: up to one interval of a process's end is missed).
 
     `role_of(process)` names a process (e.g. `tap-forecast`) or returns None to ignore it; processes with the
-    same role (a mapper started once per pipeline) share one peak, the largest.
+    same role (a mapper started once per pipeline) share one peak, the largest, and add up their CPU.
     """
 
     def __init__(self, root: psutil.Process, role_of: Callable[[psutil.Process], str | None],
                  interval: float = RSS_SAMPLE_SECONDS) -> None:
         self.root, self.role_of, self.interval = root, role_of, interval
         self.peaks: dict[str, int] = {}
+        self._cpu: dict[str, dict[psutil.Process, float]] = {}
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._sample, name="peak-rss", daemon=True)
 
@@ -72,10 +81,17 @@ class PeakRss:
                     continue
                 try:
                     rss = process.memory_info().rss
+                    cpu = cpu_seconds(process)
                 except (psutil.NoSuchProcess, psutil.AccessDenied):
                     continue
                 self.peaks[role] = max(self.peaks.get(role, 0), rss)
+                self._cpu.setdefault(role, {})[process] = cpu
             time.sleep(self.interval)
+
+    @property
+    def cpu(self) -> dict[str, float]:
+        """CPU seconds per role: the sum over its processes."""
+        return {role: sum(seen.values()) for role, seen in self._cpu.items()}
 
     def __enter__(self) -> PeakRss:
         self._thread.start()

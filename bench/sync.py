@@ -63,7 +63,7 @@ import psutil
 import requests
 import yaml
 
-from bench._measure import MIB, PeakRss, load, machine, pages, ratio, role_by_executable, verdict
+from bench._measure import MIB, PeakRss, cpu_seconds, load, machine, pages, ratio, role_by_executable, verdict
 from sandbox import credentials, roster
 from sandbox.editors import ForecastEditor, TimeLogEditor
 from sandbox.pipeline import MELTANO, REPO_ROOT, IsolatedMeltano, sandbox_plugin_env
@@ -304,6 +304,8 @@ class Run:
     load: str
     log: Path
     extra: dict[str, Any] = field(default_factory=dict)
+    #: CPU seconds per role (as PeakRss saw them), and `sandbox` for both simulators (one process).
+    cpu_seconds: dict[str, float] = field(default_factory=dict)
 
     @property
     def total_calls(self) -> int:
@@ -336,8 +338,8 @@ def warm_up() -> None:
 
 
 def run_meltano(project: IsolatedMeltano, extra_env: dict[str, str], log: Path, *args: str) -> tuple[int, float,
-                                                                                                      dict[str, int]]:
-    """`meltano ARGS` in the repo's project, isolated; returns (exit code, seconds, peak RSS per role)."""
+                                                                                                      PeakRss]:
+    """`meltano ARGS` in the repo's project, isolated; returns (exit code, seconds, peak RSS and CPU per role)."""
     env = python_env(project.env() | extra_env)
     with log.open("w") as out:
         started = time.perf_counter()
@@ -345,7 +347,7 @@ def run_meltano(project: IsolatedMeltano, extra_env: dict[str, str], log: Path, 
         with PeakRss(psutil.Process(process.pid), role_by_executable(ROLES)) as rss:
             returncode = process.wait(timeout=RUN_TIMEOUT_SECONDS)
         seconds = time.perf_counter() - started
-    return returncode, seconds, rss.peaks
+    return returncode, seconds, rss
 
 
 def _stats(sandbox: SandboxProcess) -> dict[str, int]:
@@ -588,8 +590,11 @@ def _run_series(series: Series, scratch: Path, sizes: Sizes, *, measure_reconcil
                 _clear(sandbox)
                 _latency(sandbox, latency_ms)
                 load_before = load()
-                returncode, seconds, peaks = run_meltano(project, env, log, "run", "--state-id-suffix", "bench",
-                                                         "sync")
+                simulators = psutil.Process(sandbox.process.pid)
+                simulators_cpu = cpu_seconds(simulators)
+                returncode, seconds, sampled = run_meltano(project, env, log, "run", "--state-id-suffix", "bench",
+                                                           "sync")
+                cpu = sampled.cpu | {"sandbox": cpu_seconds(simulators) - simulators_cpu}
                 _latency(sandbox, 0)
                 if returncode == 0 or retries >= MAX_RETRIES or SHARED_RUN_DIR_RACE not in log.read_text():
                     break
@@ -621,7 +626,8 @@ def _run_series(series: Series, scratch: Path, sizes: Sizes, *, measure_reconcil
                 **needed_writes,
             )
             forecast_last_read, timelog_last_read = forecast_now, timelog_now
-            run = Run(scenario, returncode, seconds, calls, minimum_calls(needed, sizes), peaks, load_before, log)
+            run = Run(scenario, returncode, seconds, calls, minimum_calls(needed, sizes), sampled.peaks, load_before,
+                      log, cpu_seconds=cpu)
             run.extra["retries"] = retries
             run.extra["landed"] = {
                 "work units": len(timelog_now["work_units"]) - len(timelog["work_units"]),
@@ -830,6 +836,10 @@ def rows_for(series: list[Series], base: dict[str, Any], sizes: Sizes, *, detail
                     rows.append((s.label, run.scenario, f"peak RSS {role}", _mb(run.peak_rss[role]), "", "",
                                  target, verdict(run.peak_rss[role], TARGET_RSS_BYTES) if role != "meltano" else "",
                                  run.load))
+            for role in (*ROLES, "sandbox"):
+                if role in run.cpu_seconds:
+                    rows.append((s.label, run.scenario, f"CPU s {role}", f"{run.cpu_seconds[role]:.1f} s", "", "",
+                                 "(diagnostic)", "", run.load))
         if s.error:
             rows.append((s.label, "(stopped)", "the series stopped early", s.error, "", "", "", "", ""))
     rows += _summary_rows(series, base, sizes)

@@ -1,17 +1,24 @@
-"""What the task, allocation and work writers share: how a refused item is recorded, and TimeLog's dates."""
+"""What the task, allocation and work writers share: how a refused item is recorded, TimeLog's dates, and how
+independent calls run side by side."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from typing import Any, TypeVar
 
 from timesync.model import parse_date
 from timesync.reconcile.apply import OutcomeRecorder
 from timesync.states import Outcome
 
+#: TimeLog calls in flight at once (tasks of one level, allocations, work batches, lease re-reads).
+DEFAULT_MAX_CONCURRENCY = 4
 #: Words in TimeLog's per-item message when a week is closed or an entry approved (pair state `locked`).
 LOCK_MARKERS = ("closed", "approved", "locked")
+
+
+T = TypeVar("T")
 
 
 class ItemRefusedError(Exception):
@@ -37,3 +44,20 @@ def midnight(day: str | dt.date) -> dt.datetime:
 def chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
     for start in range(0, len(items), size):
         yield items[start:start + size]
+
+
+def run_concurrently(call: Callable[[T], object], items: Iterable[T], max_concurrency: int) -> None:
+    """``call`` on each of ``items``, up to ``max_concurrency`` at once, in no particular order.
+
+    Each call records its own outcomes as soon as TimeLog answers (OutcomeRecorder serialises the ledger writes)
+    and records a per-item refusal itself, so what a call raises is fatal: the calls not started yet are not
+    made, those already running finish and record theirs, then the first error is raised.
+    """
+    with ThreadPoolExecutor(max_workers=max_concurrency, thread_name_prefix="timelog-write") as pool:
+        futures = [pool.submit(call, item) for item in items]
+        try:
+            for future in as_completed(futures):
+                future.result()
+        except BaseException:
+            pool.shutdown(cancel_futures=True)  # waits for the running calls
+            raise

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING
 
 from target_timelog.common import ItemRefusedError
@@ -22,13 +23,16 @@ class Staff:
         self.client = client
         self._initials: dict[int, str] | None = None
         self._allocated: dict[str, set[int]] = {}
+        # Allocations run side by side: each list is read once, and an allocation added is never lost to a re-read.
+        self._lock = threading.Lock()
 
     def _employees(self) -> dict[int, str]:
-        if self._initials is None:
-            self._initials = dict(self.client.paged(
-                Service.ORGANISATION, "GetEmployeesPaged", page_size=EMPLOYEES_PAGE_SIZE,
-                parse=lambda e: (int(e["EmployeeID"]), str(e["Initials"]))))
-        return self._initials
+        with self._lock:
+            if self._initials is None:
+                self._initials = dict(self.client.paged(
+                    Service.ORGANISATION, "GetEmployeesPaged", page_size=EMPLOYEES_PAGE_SIZE,
+                    parse=lambda e: (int(e["EmployeeID"]), str(e["Initials"]))))
+            return self._initials
 
     def initials_of(self, employee_id: int) -> str:
         """The initials of an EmployeeID."""
@@ -44,10 +48,11 @@ class Staff:
         return next((eid for eid, known in self._employees().items() if known.lower() == wanted), None)
 
     def _allocations(self, initials: str, *, refresh: bool = False) -> set[int]:
-        if refresh or initials not in self._allocated:
-            items = self.client.fetch(Service.PROJECT_MANAGEMENT, "GetAllocationsToEmployee", initials=initials)
-            self._allocated[initials] = {int(item["TaskID"]) for item in items}
-        return self._allocated[initials]
+        with self._lock:
+            if refresh or initials not in self._allocated:
+                items = self.client.fetch(Service.PROJECT_MANAGEMENT, "GetAllocationsToEmployee", initials=initials)
+                self._allocated.setdefault(initials, set()).update(int(item["TaskID"]) for item in items)
+            return self._allocated[initials]
 
     def ensure_allocated(self, employee_id: int, task_id: int) -> bool:
         """Allocate the employee to the task unless already allocated; True when this call allocated them."""

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from singer_sdk import typing as th
 
+from target_timelog.common import DEFAULT_MAX_CONCURRENCY
 from target_timelog.sinks import TimeLogSink
 from target_timelog.work import DEFAULT_WORK_BATCH_SIZE
 from target_timelog.writer import TimeLogWriter
@@ -35,6 +36,9 @@ class TargetTimeLog(CommandTarget):
         th.Property("additional_text", th.StringType,
                     description="What the sync enters in TimeLog's additional text field where the site requires "
                                 "one (its time registration settings); Forecast has no such field."),
+        th.Property("max_concurrency", th.IntegerType(minimum=1), default=DEFAULT_MAX_CONCURRENCY,
+                    description="Concurrent TimeLog calls: a level of task upserts, allocations, work batch calls, "
+                                "lease re-reads."),
     ).to_dict()
 
     @cached_property
@@ -50,7 +54,8 @@ class TargetTimeLog(CommandTarget):
         return TimeLogWriter(self.timelog, self.recorder,
                              system_name=self.config.get("external_system_name") or "Forecast",
                              work_batch_size=int(self.config.get("work_batch_size") or DEFAULT_WORK_BATCH_SIZE),
-                             additional_text=self.config.get("additional_text"))
+                             additional_text=self.config.get("additional_text"),
+                             max_concurrency=int(self.config.get("max_concurrency") or DEFAULT_MAX_CONCURRENCY))
 
     def check_settings(self) -> None:
         """Build the client: missing settings, a domain without https:// or a bad site_timezone fail here."""

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import uuid
+from collections import defaultdict
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from target_timelog.common import ItemRefusedError, midnight
+from target_timelog.common import DEFAULT_MAX_CONCURRENCY, ItemRefusedError, midnight, run_concurrently
 from timelog_api.convert import to_date
 from timelog_api.errors import TimeLogConfigError
 from timelog_api.services import Service
@@ -34,11 +36,15 @@ def _hours(value: str | None) -> float | None:
 class TaskWriter:
     """Task upserts. The external-key check and the projects' dates are read once per run."""
 
-    def __init__(self, client: TimeLogClient, recorder: OutcomeRecorder, *, system_name: str) -> None:
+    def __init__(self, client: TimeLogClient, recorder: OutcomeRecorder, *, system_name: str,
+                 max_concurrency: int = DEFAULT_MAX_CONCURRENCY) -> None:
         self.client, self.recorder, self.system_name = client, recorder, system_name
+        self.max_concurrency = max_concurrency
         self._projects: dict[int, tuple[dt.date, dt.date]] = {}
         self._keys_verified = False
         self._ledger_settled = False
+        # One GetProjectByID per project, and one external-key check per run, however many tasks ask at once.
+        self._projects_lock, self._keys_lock = threading.Lock(), threading.Lock()
 
     def _batch(self, operation: str, /, **params: Any) -> list[BatchItemResult]:
         """A ProjectManagementService batch write: one result per item sent, in order."""
@@ -54,18 +60,21 @@ class TaskWriter:
         if self.recorder.ledger.has_settled_pairs():
             self._ledger_settled = True
             return
-        for command in tasks:
-            if command["action"] != "create" or command.get("lookup_first"):
-                continue  # a replayed create is the crash case: the ledger knows it, and the lookup adopts it
-            key = command.get("external_key") or command["source_id"]
-            existing = self.find_task(key)
-            if existing is not None:
-                raise TimeLogConfigError(
-                    f"TimeLog task {existing.get('TaskID')} already carries external key {self.system_name!r}/{key} "
-                    f"(Forecast task {key}), but this ledger has never synced it: the ledger was lost or replaced, "
-                    "probably with Meltano's state, or another integration synced these accounts before. Nothing "
-                    "was written. Point ledger_url at the ledger the earlier runs used, or restore the newest "
-                    "backup of it and of Meltano's system database (README 'A lost ledger').")
+        # A replayed create is the crash case: the ledger knows it, and the lookup adopts it.
+        new = [c for c in tasks if c["action"] == "create" and not c.get("lookup_first")]
+        run_concurrently(self._refuse_if_keyed, new, self.max_concurrency)
+
+    def _refuse_if_keyed(self, command: dict[str, Any]) -> None:
+        """Refuse the run when a task this batch would create already carries our external key."""
+        key = command.get("external_key") or command["source_id"]
+        existing = self.find_task(key)
+        if existing is not None:
+            raise TimeLogConfigError(
+                f"TimeLog task {existing.get('TaskID')} already carries external key {self.system_name!r}/{key} "
+                f"(Forecast task {key}), but this ledger has never synced it: the ledger was lost or replaced, "
+                "probably with Meltano's state, or another integration synced these accounts before. Nothing "
+                "was written. Point ledger_url at the ledger the earlier runs used, or restore the newest "
+                "backup of it and of Meltano's system database (README 'A lost ledger').")
 
     def find_task(self, external_key: str) -> dict[str, Any] | None:
         """The task carrying ``external_key`` under the configured system name, or None."""
@@ -113,14 +122,15 @@ class TaskWriter:
     def _verify_external_keys(self, key: str) -> None:
         """Once per run, after the first create: the new task must be found by its key, or every later run would
         create it again. TimeLog keeps keys only for system names defined in its API settings."""
-        if self._keys_verified:
-            return
-        if self.find_task(key) is None:
-            raise TimeLogConfigError(
-                f"TimeLog stored no external key {self.system_name!r}/{key} on the task just created; define the "
-                f"external system {self.system_name!r} in TimeLog's API settings or change external_system_name. "
-                "The run stops so no task is created twice.")
-        self._keys_verified = True
+        with self._keys_lock:
+            if self._keys_verified:
+                return
+            if self.find_task(key) is None:
+                raise TimeLogConfigError(
+                    f"TimeLog stored no external key {self.system_name!r}/{key} on the task just created; define the "
+                    f"external system {self.system_name!r} in TimeLog's API settings or change external_system_name. "
+                    "The run stops so no task is created twice.")
+            self._keys_verified = True
 
     def _create_task(self, command: dict[str, Any], key: str) -> int | dict[str, Any]:
         """The new task's TaskID; or, when TimeLog refused it because a task with our GUID or external key exists
@@ -158,19 +168,21 @@ class TaskWriter:
 
     def _project_dates(self, project_id: int) -> tuple[dt.date, dt.date]:
         """A project's start and end dates (read once per run), for tasks that have none in Forecast."""
-        if project_id not in self._projects:
-            found = self.client.fetch(Service.PROJECT_MANAGEMENT, "GetProjectByID", projectID=project_id,
-                                      loadExternalKeys=False)
-            if not found:
-                raise ItemRefusedError(f"TimeLog has no project {project_id}; check the projects in links.yml")
-            start, end = to_date(found[0].get("StartDate")), to_date(found[0].get("EndDate"))
-            if not start or start.startswith(NET_MIN_DATE):
-                raise ItemRefusedError(f"TimeLog project {project_id} has no start date, and the Forecast task none "
-                                       "either; give the task dates in Forecast or the project dates in TimeLog")
-            first = parse_date(start)
-            last = parse_date(end) if end and not end.startswith(NET_MIN_DATE) else first
-            self._projects[project_id] = (first, max(first, last))
-        return self._projects[project_id]
+        with self._projects_lock:
+            if project_id not in self._projects:
+                found = self.client.fetch(Service.PROJECT_MANAGEMENT, "GetProjectByID", projectID=project_id,
+                                          loadExternalKeys=False)
+                if not found:
+                    raise ItemRefusedError(f"TimeLog has no project {project_id}; check the projects in links.yml")
+                start, end = to_date(found[0].get("StartDate")), to_date(found[0].get("EndDate"))
+                if not start or start.startswith(NET_MIN_DATE):
+                    raise ItemRefusedError(f"TimeLog project {project_id} has no start date, and the Forecast task "
+                                           "none either; give the task dates in Forecast or the project dates in "
+                                           "TimeLog")
+                first = parse_date(start)
+                last = parse_date(end) if end and not end.startswith(NET_MIN_DATE) else first
+                self._projects[project_id] = (first, max(first, last))
+            return self._projects[project_id]
 
     def _update_task(self, existing: dict[str, Any], command: dict[str, Any], key: str) -> None:
         """UpdateTask with the whole task as TimeLog holds it, changed only where the sync owns it.
@@ -245,23 +257,31 @@ def task_matches(existing: Mapping[str, Any], native: Mapping[str, Any]) -> bool
             and (native.get("end_date") is None or day(existing.get("EndDate")) == native["end_date"]))
 
 
-def dependencies_first(commands: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Task commands ordered so one whose parent is created in the same batch comes after it."""
-    by_source = {(c["pair_kind"], c["source_id"]): c for c in commands}
-    ordered: list[dict[str, Any]] = []
-    placed: set[str] = set()
+def dependency_levels(commands: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Task commands in levels whose commands are independent of each other, so may run at once, each level in
+    the batch's order: a sub-task comes in a later level than every command on its parent in the batch (replays
+    can put it before them), and a command on a task in a later level than the batch's earlier ones on it."""
+    by_task: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for index, command in enumerate(commands):
+        by_task[(command["pair_kind"], command["source_id"])].append(index)
+    level: dict[int, int] = {}
+    visiting: set[int] = set()
 
-    def place(command: dict[str, Any], depth: int = 0) -> None:
-        if command["command_id"] in placed or depth > len(commands):
-            return
-        for ref in command.get("depends_on") or []:
-            parent = by_source.get((ref["pair_kind"], ref["forecast_id"]))
-            if parent is not None:
-                place(parent, depth + 1)
-        placed.add(command["command_id"])
-        ordered.append(command)
+    def level_of(index: int) -> int:
+        if index not in level:
+            if index in visiting:  # a cycle: left to the ledger, whose resolve fails the command it cannot place
+                return 0
+            visiting.add(index)
+            command = commands[index]
+            earlier = [i for i in by_task[(command["pair_kind"], command["source_id"])] if i < index]
+            parents = [i for ref in command.get("depends_on") or []
+                       for i in by_task.get((ref["pair_kind"], ref["forecast_id"]), [])]
+            level[index] = max((level_of(i) + 1 for i in earlier + parents), default=0)
+        return level[index]
 
-    for command in commands:
-        place(command)
-    return ordered
-
+    levels: list[list[dict[str, Any]]] = []
+    for index, command in enumerate(commands):
+        while len(levels) <= level_of(index):
+            levels.append([])
+        levels[level_of(index)].append(command)
+    return levels

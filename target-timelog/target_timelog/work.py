@@ -9,9 +9,18 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from target_timelog.common import ItemRefusedError, chunks, is_lock_message, midnight, record_refusal
+from target_timelog.common import (
+    DEFAULT_MAX_CONCURRENCY,
+    ItemRefusedError,
+    chunks,
+    is_lock_message,
+    midnight,
+    record_refusal,
+    run_concurrently,
+)
 from target_timelog.staff import Staff
 from target_timelog.tasks import TaskWriter
 from timelog_api.convert import duration_to_minutes, minutes_to_duration, to_date, to_guid
@@ -56,14 +65,15 @@ class WorkWrite:
 
 
 class WorkWriter:
-    """Work commands of one batch: deletes, then updates, then creates. The site's time registration settings and
-    the tasks' additional-text rule are read once per run."""
+    """Work commands of one batch: deletes, then updates, then creates, each step's calls (the lease re-reads per
+    employee, the batch calls) up to ``max_concurrency`` at once. The site's time registration settings and the
+    tasks' additional-text rule are read once per run."""
 
     def __init__(self, client: TimeLogClient, recorder: OutcomeRecorder, staff: Staff, tasks: TaskWriter, *,
                  system_name: str, work_batch_size: int = DEFAULT_WORK_BATCH_SIZE,
-                 additional_text: str | None = None) -> None:
+                 additional_text: str | None = None, max_concurrency: int = DEFAULT_MAX_CONCURRENCY) -> None:
         self.client, self.recorder, self.staff, self.tasks = client, recorder, staff, tasks
-        self.system_name, self.work_batch_size = system_name, work_batch_size
+        self.system_name, self.work_batch_size, self.max_concurrency = system_name, work_batch_size, max_concurrency
         self.additional_text = additional_text
         self.adapter = TimeLogAdapter()
         self._registration_settings: Mapping[str, Any] | None = None
@@ -95,19 +105,23 @@ class WorkWriter:
         by_employee: dict[str, list[WorkWrite]] = defaultdict(list)
         for write in writes:
             by_employee[write.initials].append(write)
-        for initials, group in by_employee.items():
-            dates = [parse_date(_base(w.command)["date"]) for w in group if _base(w.command).get("date")]
-            try:
-                units = self._units(initials, min(dates, default=None), max(dates, default=None))
-                missing = [w for w in group if w.guid and to_guid(w.guid) not in units]
-                if missing and dates:  # a twin whose date was edited: look further
-                    span = dt.timedelta(days=LEASE_SEARCH_DAYS)
-                    units = self._units(initials, min(dates) - span, max(dates) + span)
-            except TimeLogApiError as exc:
-                self._refuse_all(group, exc)
-                continue
-            for write in group:
-                self._check(write, units)
+        run_concurrently(self._lease_check_of, by_employee.values(), self.max_concurrency)
+
+    def _lease_check_of(self, group: list[WorkWrite]) -> None:
+        """The lease check of one employee's writes: one re-read (two when a twin's date was edited)."""
+        initials = group[0].initials
+        dates = [parse_date(_base(w.command)["date"]) for w in group if _base(w.command).get("date")]
+        try:
+            units = self._units(initials, min(dates, default=None), max(dates, default=None))
+            missing = [w for w in group if w.guid and to_guid(w.guid) not in units]
+            if missing and dates:  # a twin whose date was edited: look further
+                span = dt.timedelta(days=LEASE_SEARCH_DAYS)
+                units = self._units(initials, min(dates) - span, max(dates) + span)
+        except TimeLogApiError as exc:
+            self._refuse_all(group, exc)
+            return
+        for write in group:
+            self._check(write, units)
 
     def _refuse_all(self, writes: list[WorkWrite], exc: Exception) -> None:
         for write in writes:
@@ -129,16 +143,28 @@ class WorkWriter:
         self.recorder.outcome(command, verdict.outcome, current=verdict.current, message=verdict.reason)
 
     def _allocated_for(self, writes: list[WorkWrite]) -> list[WorkWrite]:
-        """The writes whose employee is (now) allocated to the task; the others are recorded as failed/locked."""
+        """The writes whose employee is (now) allocated to the task; the others are recorded as failed/locked.
+        Each employee and task missing an allocation is allocated once, side by side with the others."""
+        def needs(write: WorkWrite) -> tuple[int, int] | None:
+            native = write.command["native"]
+            return None if _same_task_and_employee(write) else (int(native["employee_id"]), int(native["task_id"]))
+
+        refused: dict[tuple[int, int], Exception] = {}
+
+        def allocate(employee_and_task: tuple[int, int]) -> None:
+            try:
+                self.staff.ensure_allocated(*employee_and_task)
+            except (ItemRefusedError, TimeLogApiError) as exc:
+                refused[employee_and_task] = exc
+
+        run_concurrently(allocate, sorted({pair for pair in map(needs, writes) if pair}), self.max_concurrency)
         ready = []
         for write in writes:
-            native = write.command["native"]
-            if not _same_task_and_employee(write):
-                try:
-                    self.staff.ensure_allocated(int(native["employee_id"]), int(native["task_id"]))
-                except (ItemRefusedError, TimeLogApiError) as exc:
-                    record_refusal(self.recorder, write.command, exc)
-                    continue
+            pair = needs(write)
+            exc = refused.get(pair) if pair else None
+            if exc is not None:
+                record_refusal(self.recorder, write.command, exc)
+                continue
             ready.append(write)
         return ready
 
@@ -165,22 +191,25 @@ class WorkWriter:
         by_employee: dict[str, list[WorkWrite]] = defaultdict(list)
         for write in writes:
             by_employee[write.initials].append(write)
-        for initials, group in by_employee.items():
-            dates = [parse_date(w.command["native"]["date"]) for w in group]
-            try:
-                units = self._units(initials, min(dates), max(dates))
-            except TimeLogApiError as exc:
-                self._refuse_all(group, exc)
-                continue
-            claimed: set[str] = set()
-            for write in group:
-                found = units.get(write.guid or "") or find_created(
-                    {**write.command, "fingerprint": _base(write.command)},
-                    [u for u in self._unclaimed(write.command, units.values()) if u.id not in claimed])
-                if found is not None:
-                    claimed.add(found.id)
-                    write.guid = None
-                    self.recorder.created(write.command, found.id, message="found after an unconfirmed create")
+        run_concurrently(self._adopt_of, by_employee.values(), self.max_concurrency)
+
+    def _adopt_of(self, group: list[WorkWrite]) -> None:
+        """Adoption for one employee's creates: one read of their units over the creates' dates."""
+        dates = [parse_date(w.command["native"]["date"]) for w in group]
+        try:
+            units = self._units(group[0].initials, min(dates), max(dates))
+        except TimeLogApiError as exc:
+            self._refuse_all(group, exc)
+            return
+        claimed: set[str] = set()
+        for write in group:
+            found = units.get(write.guid or "") or find_created(
+                {**write.command, "fingerprint": _base(write.command)},
+                [u for u in self._unclaimed(write.command, units.values()) if u.id not in claimed])
+            if found is not None:
+                claimed.add(found.id)
+                write.guid = None
+                self.recorder.created(write.command, found.id, message="found after an unconfirmed create")
 
     def _unclaimed(self, command: Mapping[str, Any], units: Iterable[TimeEntry]) -> list[TimeEntry]:
         return [u for u in units if not self.recorder.paired_elsewhere(command, u.id)]
@@ -271,19 +300,23 @@ class WorkWriter:
         return self._text_required_on[task_id]
 
     def _run_batches(self, operation: str, writes: list[WorkWrite]) -> None:
-        """InsertWork/UpdateWork/DeleteWork in calls of ``work_batch_size`` units; each item's result recorded."""
-        for chunk in chunks(writes, self.work_batch_size):
-            work = ({"guid": [w.guid for w in chunk]} if operation == "DeleteWork"
-                    else {"WorkUnit": [self._work_unit(w) for w in chunk]})
-            try:
-                results = self.client.batch(Service.PROJECT_MANAGEMENT, operation, work=work, source=WORK_SOURCE)
-            except TimeLogApiError as exc:  # the whole call refused (no per-item results): each item fails
-                self._refuse_all(chunk, exc)
-                continue
-            if len(results) != len(chunk):
-                raise TimeLogApiError(operation, "Malformed", f"{len(results)} results for {len(chunk)} items")
-            for write, result in zip(chunk, results, strict=True):
-                self._record(operation, write, result)
+        """InsertWork/UpdateWork/DeleteWork in calls of ``work_batch_size`` units, side by side; each item's
+        result recorded as its call returns."""
+        run_concurrently(partial(self._run_batch, operation), chunks(writes, self.work_batch_size),
+                         self.max_concurrency)
+
+    def _run_batch(self, operation: str, chunk: list[WorkWrite]) -> None:
+        work = ({"guid": [w.guid for w in chunk]} if operation == "DeleteWork"
+                else {"WorkUnit": [self._work_unit(w) for w in chunk]})
+        try:
+            results = self.client.batch(Service.PROJECT_MANAGEMENT, operation, work=work, source=WORK_SOURCE)
+        except TimeLogApiError as exc:  # the whole call refused (no per-item results): each item fails
+            self._refuse_all(chunk, exc)
+            return
+        if len(results) != len(chunk):
+            raise TimeLogApiError(operation, "Malformed", f"{len(results)} results for {len(chunk)} items")
+        for write, result in zip(chunk, results, strict=True):
+            self._record(operation, write, result)
 
     def _record(self, operation: str, write: WorkWrite, result: BatchItemResult) -> None:
         command = write.command

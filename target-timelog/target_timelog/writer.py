@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from target_timelog.common import ItemRefusedError, record_refusal
+from target_timelog.common import DEFAULT_MAX_CONCURRENCY, ItemRefusedError, record_refusal, run_concurrently
 from target_timelog.staff import Staff
-from target_timelog.tasks import TaskWriter, dependencies_first
+from target_timelog.tasks import TaskWriter, dependency_levels
 from target_timelog.work import DEFAULT_WORK_BATCH_SIZE, WorkWriter
 from timelog_api.errors import TimeLogApiError
 from timesync.reconcile.apply import OutcomeRecorder
@@ -22,31 +23,35 @@ WORK_KINDS = (CommandKind.WORK_DELETE, CommandKind.WORK_UPDATE, CommandKind.WORK
 
 
 class TimeLogWriter:
-    """Applies batches of commands in the order their dependencies need.
+    """Applies batches of commands in the order their dependencies need, independent calls up to
+    ``max_concurrency`` at once.
 
     One writer serves the whole run, so the employees' initials, the allocations and the external-key check are
     read once per run, not once per batch.
     """
 
     def __init__(self, client: TimeLogClient, recorder: OutcomeRecorder, *, system_name: str,
-                 work_batch_size: int = DEFAULT_WORK_BATCH_SIZE, additional_text: str | None = None) -> None:
-        self.recorder = recorder
+                 work_batch_size: int = DEFAULT_WORK_BATCH_SIZE, additional_text: str | None = None,
+                 max_concurrency: int = DEFAULT_MAX_CONCURRENCY) -> None:
+        self.recorder, self.max_concurrency = recorder, max_concurrency
         self.staff = Staff(client)
-        self.tasks = TaskWriter(client, recorder, system_name=system_name)
+        self.tasks = TaskWriter(client, recorder, system_name=system_name, max_concurrency=max_concurrency)
         self.work = WorkWriter(client, recorder, self.staff, self.tasks, system_name=system_name,
-                               work_batch_size=work_batch_size, additional_text=additional_text)
+                               work_batch_size=work_batch_size, additional_text=additional_text,
+                               max_concurrency=max_concurrency)
 
     def apply(self, commands: list[dict[str, Any]]) -> None:
-        """Tasks, then allocations, then work: what a later phase needs is created (and recorded) first."""
+        """Tasks level by level, then allocations, then work: what a later step needs is created (and recorded)
+        first. Within a step the calls are independent and run side by side."""
         by_kind: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for command in commands:
             by_kind[command["kind"]].append(command)
-        tasks = dependencies_first(by_kind.pop(CommandKind.TASK_UPSERT, []))
+        tasks = by_kind.pop(CommandKind.TASK_UPSERT, [])
         self.tasks.refuse_a_lost_ledger(tasks)
-        for command in tasks:
-            self._run_one(command, self.tasks.upsert)
-        for command in by_kind.pop(CommandKind.ALLOCATION, []):
-            self._run_one(command, self._allocation)
+        for level in dependency_levels(tasks):  # a level's parents are recorded, so its commands resolve
+            run_concurrently(partial(self._run_one, apply=self.tasks.upsert), level, self.max_concurrency)
+        run_concurrently(partial(self._run_one, apply=self._allocation), by_kind.pop(CommandKind.ALLOCATION, []),
+                         self.max_concurrency)
         work = [command for kind in WORK_KINDS for command in by_kind.pop(kind, [])]
         for command in (c for unknown in by_kind.values() for c in unknown):
             self.recorder.outcome(command, Outcome.FAILED,

@@ -1,4 +1,5 @@
-"""bench/sync.py's table rows: the 1% changed run is also shown against the minimum plus the lease re-reads."""
+"""bench/sync.py's table rows: the 1% changed run is also shown against the minimum plus the lease re-reads; CPU
+seconds per process."""
 
 from __future__ import annotations
 
@@ -32,3 +33,12 @@ def test_lease_rereads_row_divides_by_the_minimum_plus_the_rereads() -> None:
 def test_no_lease_row_without_lease_rereads() -> None:
     rows = _rows(_run("no change", 14, 14))
     assert not any("lease" in figure for figure in rows)
+
+
+def test_cpu_seconds_are_shown_per_process_next_to_peak_rss() -> None:
+    run = _run("backfill", 14, 14)
+    run.cpu_seconds = {"target-timelog": 12.34, "sandbox": 5.0}
+    rows = _rows(run)
+    assert rows["CPU s target-timelog"][3] == "12.3 s"
+    assert rows["CPU s sandbox"][3] == "5.0 s"
+    assert "CPU s tap-forecast" not in rows

@@ -9,7 +9,7 @@ import pytest
 
 from target_forecast.sinks import independent_groups
 from target_timelog.common import is_lock_message
-from target_timelog.tasks import TaskWriter, dependencies_first, task_matches
+from target_timelog.tasks import TaskWriter, dependency_levels, task_matches
 from target_timelog.work import WorkWriter
 from timelog_api.errors import TimeLogApiError, TimeLogConfigError
 from timelog_api.responses import BatchItemResult
@@ -45,9 +45,18 @@ def test_sub_tasks_come_after_their_parent_in_the_same_batch():
     """Replays can put a sub-task before its parent; the writer reorders them."""
     commands = [_command("c1", "3", parent="2"), _command("c2", "2", parent="1"), _command("c3", "1"),
                 _command("c4", "9", parent="8")]
-    order = [c["source_id"] for c in dependencies_first(commands)]
+    order = [c["source_id"] for level in dependency_levels(commands) for c in level]
     assert order.index("1") < order.index("2") < order.index("3")
     assert sorted(order) == ["1", "2", "3", "9"]
+
+
+def test_task_levels_put_a_sub_task_and_a_second_command_on_a_task_after_what_they_need():
+    """A level's commands run side by side: a second command on a task goes in a later level than the first, a
+    sub-task after every command on its parent; a parent outside the batch (created earlier) holds nothing back."""
+    commands = [_command("c1", "3", parent="2"), _command("c2", "2", parent="1"), _command("c3", "1"),
+                _command("c4", "9", parent="8"), _command("c5", "1")]
+    levels = [sorted(c["command_id"] for c in level) for level in dependency_levels(commands)]
+    assert levels == [["c3", "c4"], ["c5"], ["c2"], ["c1"]]
 
 
 def test_work_guid_is_stable_for_a_retry_and_new_for_new_content():

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, TypeVar, overload
 
@@ -87,6 +88,8 @@ class TimeLogClient(ReportingCalls):
         self._clients: dict[Service, zeep.Client] = {}
         self._proxies: dict[Service, ServiceProxy] = {}
         self._token: dict[str, str] | None = None
+        # Writer threads share one client: a WSDL is loaded and a token got once, whoever asks first.
+        self._setup_lock = threading.RLock()
         self._token_refresh_at: dt.datetime | None = None
         self._task_items: list[dict[str, Any]] | None = None
         # One attempt = send + read the answer; both transport failures and unreadable answers are retried.
@@ -104,15 +107,16 @@ class TimeLogClient(ReportingCalls):
         `?wsdl` is what TimeLog documents and every WCF version serves (with its parts imported); `?singleWsdl`
         exists only from .NET 4.5 on, so it is not relied upon.
         """
-        if service not in self._clients:
-            client = self._load_wsdl(f"{self.url(service)}?wsdl")
-            ports = [port for svc in client.wsdl.services.values() for port in svc.ports.values()]
-            binding = next((p.binding for p in ports if isinstance(p.binding, Soap11Binding)), None)
-            if binding is None:
-                raise MalformedResponseError(f"{service.name} WSDL", "no SOAP 1.1 binding")
-            # Bind to the configured URL, whatever address the WSDL advertises (proxies, http vs https).
-            self._proxies[service] = ServiceProxy(client, binding, address=self.url(service))
-            self._clients[service] = client
+        with self._setup_lock:
+            if service not in self._clients:
+                client = self._load_wsdl(f"{self.url(service)}?wsdl")
+                ports = [port for svc in client.wsdl.services.values() for port in svc.ports.values()]
+                binding = next((p.binding for p in ports if isinstance(p.binding, Soap11Binding)), None)
+                if binding is None:
+                    raise MalformedResponseError(f"{service.name} WSDL", "no SOAP 1.1 binding")
+                # Bind to the configured URL, whatever address the WSDL advertises (proxies, http vs https).
+                self._proxies[service] = ServiceProxy(client, binding, address=self.url(service))
+                self._clients[service] = client
         return self._clients[service]
 
     def _load_wsdl(self, wsdl: str) -> zeep.Client:
@@ -340,10 +344,11 @@ class TimeLogClient(ReportingCalls):
     # -- token -----------------------------------------------------------------------------------------------
 
     def _token_for(self, service: Service) -> Any:
-        now = dt.datetime.now(dt.UTC)
-        values = self._token
-        if values is None or (self._token_refresh_at is not None and now >= self._token_refresh_at):
-            values = self._refresh_token(now)
+        with self._setup_lock:
+            now = dt.datetime.now(dt.UTC)
+            values = self._token
+            if values is None or (self._token_refresh_at is not None and now >= self._token_refresh_at):
+                values = self._refresh_token(now)
         token_type = self.zeep_client(service).get_type(f"{{{service.token_namespace}}}SecurityToken")
         return token_type(**values)
 
