@@ -100,7 +100,7 @@ class Planner:
 
     def _load_task_pairs(self, intake: Intake) -> None:
         """Look up at once the pairs the rules ask for per record: tasks, project-time tasks, allocations."""
-        entry_tasks = {entry.task_id for entry in intake.entries.values() if entry.task_id}
+        entry_tasks = intake.entries.task_ids()  # read from the spilled columns, not entry by entry
         if self.source is Side.TIMELOG:
             # Where TimeLog work lands in Forecast: its task's twin, or project time (landing._land_in_forecast).
             self._pairs.load(PairKind.TASK, Side.TIMELOG, entry_tasks)
@@ -111,7 +111,7 @@ class Planner:
         tasks |= {d.id for d in intake.task_deletions()}
         self._pairs.load(PairKind.TASK, Side.FORECAST, tasks)
         self._pairs.load(PairKind.PROJECT_TIME_TASK, Side.FORECAST,
-                         {e.project_id for e in intake.entries.values() if e.task_id is None and e.project_id})
+                         intake.entries.taskless_projects())
         self._pairs.load(PairKind.ALLOCATION, Side.FORECAST, intake.assignments)
 
     def _twin_of(self, kind: PairKind, side: Side, native_id: str) -> str | None:
