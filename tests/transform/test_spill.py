@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import tracemalloc
+from itertools import islice
 from typing import Any
 
 import pytest
@@ -138,3 +140,29 @@ def test_a_spilled_list_reads_as_a_list(buffer: int) -> None:
     assert values[::-3] == expected[::-3]
     with pytest.raises(IndexError):
         values[10]
+
+
+def test_a_large_intake_holds_a_bounded_heap() -> None:
+    """30,000 entries and as many run items hold about one buffer each in memory (held whole: about 15 MB)."""
+
+
+    store = Spill()
+    tracemalloc.start()
+    try:
+        entries, items = SpilledEntries(store), SpilledList[tuple[str, int]](store)
+        for n in range(30_000):
+            entries.put(entry(f"{n:09d}", minutes=n % 600, note=f"note {n}"))
+            items.append((f"{n:09d}", n))
+        entries.put(entry("000000007", minutes=7))  # a late version of an early id
+        held, _peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert held < 4_000_000
+    assert len(entries) == 30_000
+    assert len(items) == 30_000
+    assert entries["000000007"].minutes == 7
+    assert entries["000029999"].note == "note 29999"
+    assert [e.id for e in islice(entries.values(), 3)] == ["000000000", "000000001", "000000002"]
+    assert items[12_345] == ("000012345", 12_345)
+    assert sum(1 for _ in items) == 30_000
+    store.close()

@@ -105,6 +105,17 @@ class Spill:
             self._finalizer = weakref.finalize(self, _remove, connection, self._directory)
         return self._connection
 
+    def write(self, statement: str, rows: list[tuple[Any, ...]]) -> None:
+        """Run ``statement`` for each of ``rows`` in one transaction (row by row, each insert would be its own)."""
+        connection = self.connection()
+        connection.execute("BEGIN")
+        try:
+            connection.executemany(statement, rows)
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        connection.execute("COMMIT")
+
     def new_table(self, columns: str) -> str:
         """Create a table with ``columns`` (SQL) and return its name."""
         self._tables += 1
@@ -119,16 +130,26 @@ class Spill:
         self._connection = None
 
 
+def _same(value: Any) -> Any:
+    return value
+
+
 class SpilledList(Sequence[_T], Generic[_T]):
-    """An append-only list whose values past the last ``buffer`` go to the spill file; read in order, or by index."""
+    """An append-only list whose values past the last ``buffer`` go to the spill file; read in order, or by index.
+
+    Each full buffer is written as one row (its values as plain tuples, ``dumps``, packed together): one SQLite
+    insert and one ``marshal`` call per 2,000 values, not per value.
+    """
 
     def __init__(self, spill: Spill | None = None, *, buffer: int | None = None,
-                 dumps: Callable[[_T], bytes] = pack, loads: Callable[[bytes], _T] = unpack) -> None:
+                 dumps: Callable[[_T], Any] = _same, loads: Callable[[Any], _T] = _same) -> None:
+        """``dumps`` turns a value into plain values (marshal's types; anything else is pickled), ``loads`` back."""
         self._spill = spill if spill is not None else Spill()
         self._limit, self._dumps, self._loads = max(1, buffer or SPILL_BUFFER), dumps, loads
         self._buffer: list[_T] = []
-        self._spilled = 0  # values in the spill file: indexes 0 .. _spilled - 1
+        self._spilled = 0  # values in the spill file: indexes 0 .. _spilled - 1, ``_limit`` a row
         self._table: str | None = None
+        self._read: tuple[int, list[Any]] = (-1, [])  # the row last read by index, unpacked
 
     def append(self, value: _T) -> None:
         """Add ``value`` at the end."""
@@ -144,23 +165,27 @@ class SpilledList(Sequence[_T], Generic[_T]):
     def _flush(self) -> None:
         if self._table is None:
             self._table = self._spill.new_table("n INTEGER PRIMARY KEY, data BLOB NOT NULL")
-        dumps, start = self._dumps, self._spilled
-        self._spill.connection().executemany(f"INSERT INTO {self._table} (n, data) VALUES (?, ?)",  # noqa: S608
-                                             [(start + i, dumps(v)) for i, v in enumerate(self._buffer)])
+        self._spill.write(f"INSERT INTO {self._table} (n, data) VALUES (?, ?)",  # noqa: S608
+                          [(self._spilled // self._limit, pack(list(map(self._dumps, self._buffer))))])
         self._spilled += len(self._buffer)
         self._buffer.clear()
+
+    def _row(self, number: int) -> list[Any]:
+        if self._read[0] != number:
+            data = self._spill.connection().execute(f"SELECT data FROM {self._table} WHERE n = ?",  # noqa: S608
+                                                    (number,)).fetchone()[0]
+            self._read = (number, unpack(data))
+        return self._read[1]
 
     def __len__(self) -> int:
         return self._spilled + len(self._buffer)
 
     def __iter__(self) -> Iterator[_T]:
         spilled, loads = self._spilled, self._loads
-        for start in range(0, spilled, self._limit):
-            rows = self._spill.connection().execute(
-                f"SELECT data FROM {self._table} WHERE n >= ? AND n < ? ORDER BY n",  # noqa: S608
-                (start, min(start + self._limit, spilled))).fetchall()
-            for (data,) in rows:
-                yield loads(data)
+        for number in range(spilled // self._limit):
+            data = self._spill.connection().execute(f"SELECT data FROM {self._table} WHERE n = ?",  # noqa: S608
+                                                    (number,)).fetchone()[0]
+            yield from map(loads, unpack(data))
         yield from self._buffer[:len(self) - spilled]
 
     @overload
@@ -178,9 +203,7 @@ class SpilledList(Sequence[_T], Generic[_T]):
             raise IndexError("SpilledList index out of range")
         if index >= self._spilled:
             return self._buffer[index - self._spilled]
-        row = self._spill.connection().execute(f"SELECT data FROM {self._table} WHERE n = ?",  # noqa: S608
-                                               (index,)).fetchone()
-        return self._loads(row[0])
+        return self._loads(self._row(index // self._limit)[index % self._limit])
 
     def __repr__(self) -> str:
         return f"SpilledList({len(self)} values, {self._spilled} spilled)"
@@ -229,7 +252,7 @@ class SpilledEntries(Mapping[str, TimeEntry]):
             self._table = self._spill.new_table(
                 "place INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, task TEXT, project TEXT, data BLOB NOT NULL")
         # An id already spilled keeps its place (the row is updated); a new one takes its own.
-        self._spill.connection().executemany(
+        self._spill.write(
             f"INSERT INTO {self._table} (place, id, task, project, data) VALUES (?, ?, ?, ?, ?) "  # noqa: S608
             "ON CONFLICT (id) DO UPDATE SET task = excluded.task, project = excluded.project, data = excluded.data",
             [(place, entry.id, entry.task_id, entry.project_id, _entry_bytes(entry))
