@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import inspect
 import tracemalloc
 from itertools import islice
 from typing import Any
@@ -12,9 +13,13 @@ from typing import Any
 import pytest
 
 from timesync.adapters import ADAPTERS
-from timesync.ledger import PairKind, RunItem
+from timesync.ledger import Pair, PairKind, PairState, PlannedPair, RunItem
 from timesync.model import Side, TimeEntry
+from timesync.reconcile import spill
 from timesync.reconcile.intake import Intake
+from timesync.reconcile.landing import TaskRef
+from timesync.reconcile.plan import EntryWrite, Plan
+from timesync.reconcile.rules import Action, Change
 from timesync.reconcile.spill import Spill, SpilledEntries, SpilledList, entry_fields, entry_from_fields, pack, unpack
 
 
@@ -140,6 +145,58 @@ def test_a_spilled_list_reads_as_a_list(buffer: int) -> None:
     assert values[::-3] == expected[::-3]
     with pytest.raises(IndexError):
         values[10]
+
+
+def test_a_plan_reads_back_its_pair_writes_and_items_when_spilled() -> None:
+    """Pair writes (with enums, bases, commands), entry writes (with a pair) and run items keep their values."""
+    plan = Plan()
+    for spilled in (plan.planned, plan.entry_writes, plan.items):
+        spilled._limit = 2  # spill past two values
+    source, image = entry("1", note="n"), entry("1", task=None, project="900")
+    stored = {"command_id": "", "seq": 0, "depends_on": [], "canonical": {"date": "2026-03-02"}}
+    pair = Pair(id=5, kind=PairKind.TIME_ENTRY, forecast_id="1", timelog_id="77", project="p1", origin=Side.FORECAST,
+                state=PairState.LINKED, reason=None, base={"forecast": {"minutes": 1}}, fingerprint=None,
+                pending=[stored], attempts=0, conflict=None, updated_at=dt.datetime(2026, 3, 1, tzinfo=dt.UTC))
+    writes = [
+        (PlannedPair(PairKind.TASK, forecast_id="t1", project="p1", state=PairState.CREATING, reason="new",
+                     commands=[stored]), None),
+        (PlannedPair(PairKind.TIME_ENTRY, pair_id=5, origin=Side.TIMELOG, base={"forecast": {"minutes": 1}},
+                     fingerprint="{}"),
+         EntryWrite(source, image, TaskRef(PairKind.PROJECT_TIME_TASK, "p1"), pair, Action.UPDATE, Change.CHANGED,
+                    {"minutes": 1})),
+        (PlannedPair(PairKind.TIME_ENTRY, forecast_id="2"),
+         EntryWrite(entry("2"), entry("2"), None, None, Action.CREATE, Change.NEW, None)),
+    ]
+    for planned, write in writes:
+        plan.add(planned, write)
+        plan.items.append(RunItem("time_entry", "create", "new", planned.forecast_id, -1, "why"))
+    def fields(write: EntryWrite | None) -> tuple[Any, ...] | None:  # EntryWrite compares by identity
+        return None if write is None else (write.entry, write.image, write.task_ref, write.pair, write.action,
+                                           write.source_change, write.stale_intent)
+
+    assert [(p, fields(w)) for p, w in plan.pair_writes()] == [(p, fields(w)) for p, w in writes]
+    assert [type(p.kind) for p in plan.planned] == [PairKind] * 3
+    assert plan.entry_writes[1].pair == pair
+    assert plan.entry_writes[1].action is Action.UPDATE
+    assert list(plan.items) == [RunItem("time_entry", "create", "new", p.forecast_id, -1, "why") for p, _ in writes]
+    assert plan.first_seqs().tolist() == [0, 1, 3, 4]
+    assert plan.write_count == 4
+
+
+def _world_scenarios() -> list[Any]:
+    """test_scenarios' tests that take only the `world` fixture."""
+    import test_scenarios  # a sibling test module (tests/transform is on the path)
+
+    return [test for name, test in sorted(vars(test_scenarios).items()) if name.startswith("test_")
+            and callable(test) and list(inspect.signature(test).parameters) == ["world"]]
+
+
+@pytest.mark.parametrize("scenario", _world_scenarios(), ids=lambda test: test.__name__)
+def test_the_scenarios_hold_when_every_collection_is_spilled(scenario: Any, world: Any,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """The named scenarios again, with the intake's entries and the plan's pair writes and items spilled past two."""
+    monkeypatch.setattr(spill, "SPILL_BUFFER", 2)
+    scenario(world)
 
 
 def test_a_large_intake_holds_a_bounded_heap() -> None:
