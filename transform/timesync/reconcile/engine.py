@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import gc
+from array import array
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
@@ -22,6 +23,7 @@ from timesync.reconcile.build import replayed
 from timesync.reconcile.intake import Intake
 from timesync.reconcile.plan import Plan
 from timesync.reconcile.planning import Planner
+from timesync.reconcile.spill import Spill
 
 #: Pairs whose source entry must still be listed by a whole re-read; an absent one was deleted at the source.
 ABSENCE_STATES = (PairState.CREATING, PairState.LINKED, PairState.LOCKED)
@@ -38,8 +40,8 @@ class Commands(Sequence[dict[str, Any]]):
     it built: an edit to ``commands[i]`` shows when iterating again, as with a list.
     """
 
-    def __init__(self, run_id: int, plan: Plan, pair_ids: list[int], replayed: list[dict[str, Any]],
-                 starts: list[int] | None = None) -> None:
+    def __init__(self, run_id: int, plan: Plan, pair_ids: Sequence[int], replayed: list[dict[str, Any]],
+                 starts: Sequence[int] | None = None) -> None:
         self._run_id, self._plan, self._pair_ids, self._replayed = run_id, plan, pair_ids, replayed
         self._starts = starts or plan.first_seqs()  # position of each pair write's first command
         self._kept: dict[int, list[dict[str, Any]]] = {}  # pair-write index -> commands handed out by indexing
@@ -53,8 +55,13 @@ class Commands(Sequence[dict[str, Any]]):
         return self._starts[-1] + len(self._replayed)
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
-        for index in range(len(self._starts) - 1):
-            yield from self._commands_of(index)
+        # The pair writes are read in order (a spilled plan is read a chunk at a time, not looked up one by one).
+        for index, (planned, entry_write) in enumerate(self._plan.pair_writes()):
+            if index in self._kept:
+                yield from self._kept[index]
+            else:
+                yield from self._plan.commands_of(planned, entry_write, self._run_id, self._starts[index] + 1,
+                                                  self._pair_ids[index])
         yield from self._replayed
 
     @overload
@@ -97,18 +104,18 @@ def record(ledger: Ledger, run_id: int, direction: Direction, plan: Plan) -> Com
     """Record the plan in one transaction (each pair's intent: its numbered commands), count the replays about to
     be emitted again, and return every command to emit, replays last."""
     starts = plan.first_seqs()
-    pair_ids = ledger.record_plan(run_id, direction, _with_commands(plan, run_id, starts), plan.items, plan.counts,
-                                  dry_run=False)
+    pair_ids = array("q", ledger.record_plan(run_id, direction, _with_commands(plan, run_id, starts), plan.items,
+                                             plan.counts, dry_run=False))  # 8 bytes a pair, not an int object
     again = replayed(plan.replays)
     if plan.replays:
         ledger.note_replays(pair.id for pair in plan.replays)
     return Commands(run_id, plan, pair_ids, again, starts)
 
 
-def _with_commands(plan: Plan, run_id: int, starts: list[int]) -> Iterator[PlannedPair]:
+def _with_commands(plan: Plan, run_id: int, starts: Sequence[int]) -> Iterator[PlannedPair]:
     """Each planned pair with its numbered commands, for record_plan (time entries' built now, not kept)."""
-    for index, (planned, entry_write) in enumerate(zip(plan.planned, plan.entry_writes, strict=True)):
-        commands = plan.numbered_commands(index, run_id, starts[index] + 1)
+    for index, (planned, entry_write) in enumerate(plan.pair_writes()):
+        commands = plan.commands_of(planned, entry_write, run_id, starts[index] + 1)
         yield replace(planned, commands=commands, fingerprint=entry_write.fingerprint()) if entry_write \
             else planned
 
@@ -121,7 +128,10 @@ class Reconciler:
         """``adapter`` reads the tap (default: the source side's adapter of job `sync`)."""
         self.ledger, self.links, self.direction, self.dry_run = ledger, links, direction, dry_run
         self.source, self.target = direction.source, direction.target
-        self.intake = Intake(adapter or ADAPTERS[self.source])
+        # The run's temporary file for what grows with the input (the intake's entries, the plan's pair writes and
+        # run items): created only past a few thousand records, removed by ``close``.
+        self.spill = Spill()
+        self.intake = Intake(adapter or ADAPTERS[self.source], self.spill)
         self.run_id: int | None = None
         self.link_changes = LinkChanges()
 
@@ -152,7 +162,7 @@ class Reconciler:
 
     def plan(self) -> Plan:
         """Classify everything collected, without writing to the ledger."""
-        return Planner(self.ledger, self.links, self.direction).plan_all(self.intake)
+        return Planner(self.ledger, self.links, self.direction, spill=self.spill).plan_all(self.intake)
 
     def run(self) -> Sequence[dict[str, Any]]:
         """Plan, apply the flood guard, record the plan (intents first) and return the commands to emit.
@@ -162,6 +172,10 @@ class Reconciler:
         """
         with _cyclic_gc_paused():
             return self._run()
+
+    def close(self) -> None:
+        """Remove the run's spill file: after the commands ``run`` returned were emitted (they read it)."""
+        self.spill.close()
 
     def _run(self) -> Sequence[dict[str, Any]]:
         # Reported once: the first pipeline of a job stores the new links, so the second sees no change.

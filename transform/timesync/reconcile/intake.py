@@ -8,14 +8,19 @@ from typing import Any
 
 from timesync.adapters import Adapter
 from timesync.model import Assignment, Deletion, Person, Project, Task, TimeEntry
+from timesync.reconcile.spill import Spill, SpilledEntries
 
 
 class Intake:
-    """What one tap sent, collected whole: moves, the flood guard and the dependency order need all of it."""
+    """What one tap sent, collected whole: moves, the flood guard and the dependency order need all of it.
 
-    def __init__(self, adapter: Adapter) -> None:
+    The time entries, which grow with the input, are spilled to ``spill``'s temporary file past a few thousand
+    (``SpilledEntries``); tasks, assignments and deletions are few and stay in memory.
+    """
+
+    def __init__(self, adapter: Adapter, spill: Spill | None = None) -> None:
         self.adapter = adapter
-        self.entries: dict[str, TimeEntry] = {}
+        self.entries = SpilledEntries(spill)
         self.tasks: dict[str, Task] = {}
         self.assignments: dict[str, Assignment] = {}
         self.deletions: dict[tuple[str, str], Deletion] = {}
@@ -27,12 +32,12 @@ class Intake:
         """Take one tap record; the latest version of an id wins (overlap windows re-send records)."""
         for item in self.adapter.to_canonical(stream, record):
             if isinstance(item, TimeEntry):
-                self.entries[item.id] = item
+                self.entries.put(item)
                 self.deletions.pop(("time_entry", item.id), None)
             elif isinstance(item, Deletion):
                 self.deletions[(item.kind, item.id)] = item
                 if item.kind == "time_entry":
-                    self.entries.pop(item.id, None)
+                    self.entries.discard(item.id)
             elif isinstance(item, Task):
                 self.tasks[item.id] = item
             elif isinstance(item, Assignment):

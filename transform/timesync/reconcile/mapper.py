@@ -213,7 +213,11 @@ class ReconcileMapper(InlineMapper):
     def process_endofpipe(self) -> None:
         """Plan, guard, record, then emit the commands and the held STATE messages."""
         self.reading.stop()
-        self._write_messages(self.finish())
+        try:
+            self._write_messages(self.finish())
+        finally:  # the commands were read from the spill file while they were written
+            if self.reconciler is not None:
+                self.reconciler.close()
 
     def finish(self) -> t.Iterator[singer.Message]:
         """The messages for the target: the commands schema, the commands, then STATE (nothing in a dry run)."""

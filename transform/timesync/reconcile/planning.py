@@ -17,6 +17,7 @@ from timesync.reconcile.landing import OutOfScope, TaskRef, land
 from timesync.reconcile.lease import fingerprint_matches
 from timesync.reconcile.plan import EntryWrite, Plan
 from timesync.reconcile.rules import Action, Change, Decision, compare, decide
+from timesync.reconcile.spill import Spill
 
 # Time entries classified per bulk pair lookup: their pairs are held only while their chunk is planned.
 ENTRIES_PER_LOOKUP = 1_000
@@ -50,12 +51,13 @@ class PairIndex:
 class Planner:
     """Builds one Plan: what each record means for its pair, and the commands that carry it (via the builder)."""
 
-    def __init__(self, ledger: Ledger, links: Links, direction: Direction) -> None:
+    def __init__(self, ledger: Ledger, links: Links, direction: Direction, *, spill: Spill | None = None) -> None:
+        """``spill``: where the plan's pair writes and run items go past a few thousand (default: a file of its own)."""
         self.ledger, self.links, self.direction = ledger, links, direction
         self.source, self.target = direction.source, direction.target
         self.target_adapter = ADAPTERS[self.target]
         self.builder = CommandBuilder(direction, links.options)
-        self.plan = Plan(builder=self.builder)
+        self.plan = Plan(builder=self.builder, spill=spill or Spill())
         self._pairs = PairIndex(ledger)
         # Fingerprints of the other side's unconfirmed creates, by (person, date, minutes, note).
         self._unconfirmed: dict[tuple[Any, ...], list[dict[str, Any]]] | None = None
@@ -100,7 +102,7 @@ class Planner:
 
     def _load_task_pairs(self, intake: Intake) -> None:
         """Look up at once the pairs the rules ask for per record: tasks, project-time tasks, allocations."""
-        entry_tasks = {entry.task_id for entry in intake.entries.values() if entry.task_id}
+        entry_tasks = intake.entries.task_ids()  # read from the spilled columns, not entry by entry
         if self.source is Side.TIMELOG:
             # Where TimeLog work lands in Forecast: its task's twin, or project time (landing._land_in_forecast).
             self._pairs.load(PairKind.TASK, Side.TIMELOG, entry_tasks)
@@ -111,7 +113,7 @@ class Planner:
         tasks |= {d.id for d in intake.task_deletions()}
         self._pairs.load(PairKind.TASK, Side.FORECAST, tasks)
         self._pairs.load(PairKind.PROJECT_TIME_TASK, Side.FORECAST,
-                         {e.project_id for e in intake.entries.values() if e.task_id is None and e.project_id})
+                         intake.entries.taskless_projects())
         self._pairs.load(PairKind.ALLOCATION, Side.FORECAST, intake.assignments)
 
     def _twin_of(self, kind: PairKind, side: Side, native_id: str) -> str | None:
