@@ -41,7 +41,7 @@ from pathlib import Path
 import yaml
 
 from bench._measure import load, machine, verdict
-from bench.sync import SEED, _unlocked, bench_links, python_env, run_meltano, scope_of, warm_up
+from bench.sync import SEED, bench_links, editable, python_env, run_meltano, scope_of, warm_up
 from sandbox.editors import ForecastEditor, TimeLogEditor
 from sandbox.pipeline import MELTANO, REPO_ROOT, IsolatedMeltano, sandbox_plugin_env
 from sandbox.testing import SandboxProcess
@@ -97,15 +97,7 @@ class Candidates:
 
     def __init__(self, sandbox: SandboxProcess, links: dict) -> None:
         forecast, timelog = sandbox.forecast.state(), sandbox.timelog.state()
-        scope = scope_of(forecast, timelog, links)
-        live_f = {r["id"]: r for r in forecast["time_registrations"]}
-        self.forecast = sorted((live_f[e["id"]] for e in scope.forecast_entries
-                                if e["id"] in live_f and _unlocked(live_f[e["id"]], forecast["locked_periods"])),
-                               key=lambda e: (e["date"], e["id"]), reverse=True)
-        live_t = {u["guid"]: u for u in timelog["work_units"]}
-        self.timelog = sorted((live_t[u["guid"]] for u in scope.timelog_units
-                               if u["guid"] in live_t and not live_t[u["guid"]].get("approved_status")),
-                              key=lambda u: (u["start_at"], u["guid"]), reverse=True)
+        self.forecast, self.timelog = editable(scope_of(forecast, timelog, links), forecast, timelog)
         self.initials = {e["employee_id"]: e["initials"] for e in timelog["employees"]}
         self.forecast_editor = ForecastEditor(sandbox.forecast_url)
         self.timelog_editor = TimeLogEditor(sandbox.timelog_url)

@@ -371,6 +371,20 @@ def _unlocked(entry: dict, locks: list[dict]) -> bool:
                    for lock in locks)
 
 
+def editable(scope: Scope, forecast: dict, timelog: dict) -> tuple[list[dict], list[dict]]:
+    """The in-scope Forecast registrations outside locked periods and the in-scope, unapproved TimeLog units, as
+    `forecast` and `timelog` hold them, the most recent first: what a person could still edit."""
+    live_f = {r["id"]: r for r in forecast["time_registrations"]}
+    entries = sorted((live_f[e["id"]] for e in scope.forecast_entries
+                      if e["id"] in live_f and _unlocked(live_f[e["id"]], forecast["locked_periods"])),
+                     key=lambda e: (e["date"], e["id"]), reverse=True)
+    live_t = {u["guid"]: u for u in timelog["work_units"]}
+    units = sorted((live_t[u["guid"]] for u in scope.timelog_units
+                    if u["guid"] in live_t and not live_t[u["guid"]].get("approved_status")),
+                   key=lambda u: (u["start_at"], u["guid"]), reverse=True)
+    return entries, units
+
+
 def edit_one_percent(sandbox: SandboxProcess, scope: Scope, forecast: dict,
                      timelog: dict) -> tuple[int, int, int]:
     """Edit 1% of the registrations on each side through the APIs.
@@ -383,14 +397,8 @@ def edit_one_percent(sandbox: SandboxProcess, scope: Scope, forecast: dict,
     so each side's change feed finds them in a few recent days.
     """
     count = max(1, math.ceil(len(forecast["time_registrations"]) * CHANGED_SHARE))
-    live_f = {r["id"]: r for r in forecast["time_registrations"]}
-    entries = sorted((live_f[e["id"]] for e in scope.forecast_entries
-                      if e["id"] in live_f and _unlocked(live_f[e["id"]], forecast["locked_periods"])),
-                     key=lambda e: (e["date"], e["id"]), reverse=True)[:count]
-    live_t = {u["guid"]: u for u in timelog["work_units"]}
-    units = sorted((live_t[u["guid"]] for u in scope.timelog_units
-                    if u["guid"] in live_t and not live_t[u["guid"]].get("approved_status")),
-                   key=lambda u: (u["start_at"], u["guid"]), reverse=True)[:count]
+    entries, units = editable(scope, forecast, timelog)
+    entries, units = entries[:count], units[:count]
     forecast_editor, timelog_editor = ForecastEditor(sandbox.forecast_url), TimeLogEditor(sandbox.timelog_url)
     for entry in entries:
         forecast_editor.update_registration(entry["id"], time_registered=entry["time_registered"] + 15,
