@@ -10,8 +10,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-import yaml
+from timesync.yaml_files import load_checked
 
 DEFAULT_MAX_CHANGES_PER_RUN = 500
 DEFAULT_PROJECT_TIME_TASK = "Forecast project time"
@@ -298,62 +297,11 @@ def unknown_ids(links: Links, side: str, known: Mapping[str, Collection[str] | N
     return problems
 
 
-class _TextDatesLoader(yaml.SafeLoader):
-    """SafeLoader that leaves dates as text, so the schema (not the YAML parser) judges them, with a line."""
-
-
-_TextDatesLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
-
-def _lines_of(node: yaml.Node, path: tuple[Any, ...], lines: dict[tuple[Any, ...], int]) -> None:
-    """Record the 1-based line of every node under ``path`` so errors can point at it."""
-    lines[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            _lines_of(value_node, (*path, key_node.value), lines)
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            _lines_of(item, (*path, index), lines)
-
-
-def _field_name(path: tuple[Any, ...]) -> str:
-    return ".".join(f"[{part}]" if isinstance(part, int) else str(part) for part in path) or "(top level)"
-
-
 def parse_links(text: str, source: str = "<memory>") -> Links:
     """Validate links-file text and return Links, or raise LinksError naming the file, line and field."""
-    try:
-        node = yaml.compose(text, Loader=_TextDatesLoader)
-        data = yaml.load(text, Loader=_TextDatesLoader)  # noqa: S506 -- a SafeLoader subclass
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f"line {mark.line + 1}" if mark else "unknown line"
-        raise LinksError(f"{source}, {line}: not valid YAML ({getattr(exc, 'problem', exc)})") from exc
-    if node is None or data is None:
-        raise LinksError(f"{source}, line 1: the file is empty; it needs 'projects' and 'persons' lists")
-    lines: dict[tuple[Any, ...], int] = {}
-    _lines_of(node, (), lines)
-    checked = data
-    validator = jsonschema.Draft202012Validator(LINKS_SCHEMA, format_checker=jsonschema.FormatChecker())
-    errors = sorted(validator.iter_errors(checked), key=lambda error: list(map(str, error.absolute_path)))
-    if errors:
-        error = errors[0]
-        path = tuple(error.absolute_path)
-        if error.validator == "additionalProperties":
-            unknown = sorted(set(error.instance) - set(error.schema.get("properties", {})))
-            path = (*path, unknown[0]) if unknown else path
-        line_no = _nearest_line(path, lines)
-        raise LinksError(f"{source}, line {line_no}, field {_field_name(path)}: {error.message}")
+    checked, lines = load_checked(text, LINKS_SCHEMA, source, LinksError,
+                                  "the file is empty; it needs 'projects' and 'persons' lists")
     return _build(checked, lines, source)
-
-
-def _nearest_line(path: tuple[Any, ...], lines: dict[tuple[Any, ...], int]) -> int:
-    while path not in lines:
-        path = path[:-1]
-    return lines[path]
 
 
 def _build(data: dict[str, Any], lines: dict[tuple[Any, ...], int], source: str) -> Links:
