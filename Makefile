@@ -6,6 +6,9 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The Dagster code location's own virtualenv (orchestrate/pyproject.toml says why it is apart from .venv).
+DAGSTER_VENV := .venv-dagster
+DAGSTER_STAMP := $(DAGSTER_VENV)/.installed
 PLUGINS := ./clients/http-clock ./clients/forecast-api ./clients/timelog-api ./clients/harvest-api ./transform ./tap-forecast ./tap-timelog ./target-timelog ./target-forecast
 export MELTANO_SEND_ANONYMOUS_USAGE_STATS := false
 export MELTANO_CLI_DISABLE_VERSION_CHECK := true
@@ -13,7 +16,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: install bytecode test test-suites test-other-guid-model test-long demo screenshot bench lint catalogs clean
 
-install: $(STAMP)
+install: $(STAMP) $(DAGSTER_STAMP)
 
 $(STAMP): pyproject.toml constraints.txt meltano.yml $(addsuffix /pyproject.toml,$(PLUGINS)) tap-harvest-launcher/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +24,11 @@ $(STAMP): pyproject.toml constraints.txt meltano.yml $(addsuffix /pyproject.toml
 	$(BIN)/meltano install
 	$(MAKE) --no-print-directory bytecode
 	touch $(STAMP)
+
+$(DAGSTER_STAMP): orchestrate/pyproject.toml orchestrate/constraints.txt
+	$(PYTHON) -m venv $(DAGSTER_VENV)
+	$(DAGSTER_VENV)/bin/pip install --quiet --constraint orchestrate/constraints.txt -e './orchestrate[test]'
+	touch $(DAGSTER_STAMP)
 
 # Bytecode for the plugin venvs and for our editable packages, written once here. Their pip_url's `--compile`
 # covers the venvs' installed packages, but no installer compiles an editable package's sources, and under
@@ -36,8 +44,9 @@ bytecode:
 test: install
 	$(MAKE) --no-print-directory bytecode  # modules added since the install (tests/test_startup.py checks)
 	$(BIN)/ruff check .
-	$(BIN)/lint-imports
+	PYTHONPATH=orchestrate $(BIN)/lint-imports  # orchestrate/ lives in .venv-dagster; its sources are enough here
 	$(BIN)/mypy
+	cd orchestrate && ../$(DAGSTER_VENV)/bin/mypy && ../$(DAGSTER_VENV)/bin/pytest -q
 	$(BIN)/pytest -n 2 --dist loadgroup -m "not suite"
 
 # What `make test` leaves out to stay quick (marker `suite`): the seeded end-to-end suites (convergence, crash,
@@ -74,8 +83,9 @@ catalogs: install
 
 lint: install
 	$(BIN)/ruff check .
-	$(BIN)/lint-imports
+	PYTHONPATH=orchestrate $(BIN)/lint-imports  # orchestrate/ lives in .venv-dagster; its sources are enough here
 	$(BIN)/mypy
+	cd orchestrate && ../$(DAGSTER_VENV)/bin/mypy
 
 clean:
 	rm -rf $(VENV) .meltano output
