@@ -30,7 +30,10 @@ from sandbox.roster import demo_links
 from sandbox.testing import SandboxProcess
 from tests.e2e.suites.checks import World, convergence_problems
 
-pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.suite, pytest.mark.xdist_group("dagster")]
+# guid_model_neutral: what is tested here is around the sync (the orchestrator, the tenants' isolation); the
+# sync under TimeLog's other GUID model is tested by every other end-to-end test.
+pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.suite, pytest.mark.guid_model_neutral,
+              pytest.mark.xdist_group("dagster")]
 
 POSTGRES_URL = os.environ.get("TIMESYNC_TEST_POSTGRES_URL")
 TENANTS = ("alpha", "bravo", "charlie")

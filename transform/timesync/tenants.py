@@ -248,7 +248,7 @@ def default_meltano() -> str:
 def parse_tenants(text: str, source: Path) -> Registry:
     """Validate registry text and return the Registry, or raise TenantsError naming the file, line and field."""
     data, lines = load_checked(text, SCHEMA, str(source), TenantsError,
-                               "the file is empty; it needs a 'tenants' list")
+                               "the file is empty; it needs a 'tenants' list", explain=_explain)
     base = source.parent
     project_root = (base / data.get("project_root", ".")).resolve()
     tenants = tuple(_tenant(item, index, data, lines, base, source) for index, item in enumerate(data["tenants"]))
@@ -268,6 +268,14 @@ def parse_tenants(text: str, source: Path) -> Registry:
                     sys_root=(base / data["sys_root"]).resolve() if "sys_root" in data
                     else project_root / ".meltano" / "tenants",
                     meltano_database_uri=meltano_uri, orchestrator=orchestrator, tenants=tenants)
+
+
+def _explain(path: tuple[Any, ...]) -> str | None:
+    """A secret written into the file: say where it goes instead (its value is never repeated)."""
+    if len(path) == 4 and path[0] == "tenants" and path[2] in TOOLS and path[3] in TOOLS[path[2]]["secret"]:
+        return (f"{path[3]} is a secret and never goes in tenants.yml: set {path[3]}_env to the name of the "
+                "environment variable that holds it")
+    return None
 
 
 def _tenant(item: dict[str, Any], index: int, data: dict[str, Any], lines: Lines, base: Path,

@@ -3,6 +3,7 @@ as the file, the line and the field to fix."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import jsonschema
@@ -45,9 +46,12 @@ def nearest_line(path: tuple[Any, ...], lines: Lines) -> int:
     return lines[path]
 
 
-def load_checked(text: str, schema: dict[str, Any], source: str, error: type[ValueError],
-                 empty_message: str) -> tuple[Any, Lines]:
-    """The file's data and each node's line, or ``error`` naming the file, the line and the field."""
+def load_checked(text: str, schema: dict[str, Any], source: str, error: type[ValueError], empty_message: str,
+                 explain: Callable[[tuple[Any, ...]], str | None] | None = None) -> tuple[Any, Lines]:
+    """The file's data and each node's line, or ``error`` naming the file, the line and the field.
+
+    ``explain`` may say better than the schema what is wrong with the field at a path (never quoting its value).
+    """
     try:
         node = yaml.compose(text, Loader=TextDatesLoader)
         data = yaml.load(text, Loader=TextDatesLoader)  # noqa: S506 -- a SafeLoader subclass
@@ -67,5 +71,6 @@ def load_checked(text: str, schema: dict[str, Any], source: str, error: type[Val
         if first.validator == "additionalProperties":
             unknown = sorted(set(first.instance) - set(first.schema.get("properties", {})))
             path = (*path, unknown[0]) if unknown else path
-        raise error(f"{source}, line {nearest_line(path, lines)}, field {field_name(path)}: {first.message}")
+        message = (explain(path) if explain else None) or first.message
+        raise error(f"{source}, line {nearest_line(path, lines)}, field {field_name(path)}: {message}")
     return data, lines
