@@ -6,8 +6,8 @@ The taps depend on their API client only, so `meltano install` gives tap-timelog
 
 from __future__ import annotations
 
-import re
 import os
+import re
 import subprocess
 import sys
 import tomllib
