@@ -59,8 +59,7 @@ import yaml
 
 from bench._measure import MIB, load, machine
 from bench.sync import bench_links
-from sandbox import credentials
-from sandbox.orchestrator import DagsterDeployment, PostgresDatabases
+from sandbox.orchestrator import DagsterDeployment, PostgresDatabases, sandbox_tenant, sandbox_tenant_env
 from sandbox.pipeline import REPO_ROOT
 from sandbox.testing import SandboxProcess
 
@@ -93,33 +92,6 @@ ROUNDS = ("round 1: first sync (backfill)", "round 2: nothing changed")
 def tenant_name(number: int) -> str:
     """t01, t02, ...: a tenant name (lower case and digits) and so Dagster's job sync_t01."""
     return f"t{number:02d}"
-
-
-def tenant_entry(name: str) -> dict:
-    """tenants.yml's entry for a tenant whose secrets and URLs are in <NAME>_* variables (as the e2e test)."""
-    upper = name.upper()
-    return {
-        "name": name, "environment": "isolated", "ledger_url": f"${{{upper}_LEDGER_URL}}",
-        "links_path": f"links-{name}.yml",
-        "forecast": {"base_url_env": f"{upper}_FORECAST_URL", "api_key_env": f"{upper}_FORECAST_KEY"},
-        "timelog": {"domain_env": f"{upper}_TIMELOG_URL", "account": credentials.TIMELOG_ACCOUNT,
-                    "username": credentials.TIMELOG_USERNAME, "password_env": f"{upper}_TIMELOG_PASSWORD",
-                    "site_code_env": f"{upper}_TIMELOG_SITE_CODE",
-                    "reporting_username": credentials.TIMELOG_REPORTING_USERNAME,
-                    "reporting_password_env": f"{upper}_TIMELOG_REPORTING_PASSWORD"},
-    }
-
-
-def tenant_env(name: str, sandbox: SandboxProcess, ledger_url: str) -> dict[str, str]:
-    """The variables tenant_entry names."""
-    upper = name.upper()
-    return {
-        f"{upper}_LEDGER_URL": ledger_url, f"{upper}_FORECAST_URL": sandbox.forecast_url,
-        f"{upper}_FORECAST_KEY": credentials.FORECAST_API_KEY, f"{upper}_TIMELOG_URL": str(sandbox.timelog_url),
-        f"{upper}_TIMELOG_PASSWORD": credentials.TIMELOG_PASSWORD,
-        f"{upper}_TIMELOG_SITE_CODE": credentials.TIMELOG_SITE_CODE,
-        f"{upper}_TIMELOG_REPORTING_PASSWORD": credentials.TIMELOG_REPORTING_PASSWORD,
-    }
 
 
 # -- sampling the deployment's process tree -------------------------------------------------------------------
@@ -447,13 +419,14 @@ def measure(scratch: Path) -> Measured:
             "sys_root": "sys",
             "meltano_database_uri": databases.url(databases.create("meltano")),
             "orchestrator": {"schedule_status": "stopped", "retries": 0},
-            "tenants": [tenant_entry(name) for name in names],
+            "tenants": [sandbox_tenant(name) for name in names],
         }
         tenants_file = scratch / "tenants.yml"
         tenants_file.write_text(yaml.safe_dump(registry, sort_keys=False), encoding="utf-8")
         env: dict[str, str] = {}
         for name, sandbox in sandboxes.items():
-            env |= tenant_env(name, sandbox, databases.url(databases.create(name)))
+            env |= sandbox_tenant_env(name, sandbox.forecast_url, str(sandbox.timelog_url),
+                                      databases.url(databases.create(name)))
         for command in ("check", "prepare"):
             done = subprocess.run([str(TIMESYNC), "tenants", command, "--file", str(tenants_file)],
                                   env=os.environ | env, capture_output=True, text=True, check=False)

@@ -22,6 +22,8 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 import requests
 
+from sandbox import credentials
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ORCHESTRATE = REPO_ROOT / "orchestrate"
 #: Dagster's own virtualenv (`make install`), and the sync's CLI in this one.
@@ -55,6 +57,33 @@ query {
     }
   }
 }"""
+
+
+def sandbox_tenant(name: str) -> dict[str, Any]:
+    """tenants.yml's entry for a tenant on a sandbox pair: its URLs, secrets and ledger in <NAME>_* variables."""
+    upper = name.upper()
+    return {
+        "name": name, "environment": "isolated", "ledger_url": f"${{{upper}_LEDGER_URL}}",
+        "links_path": f"links-{name}.yml",
+        "forecast": {"base_url_env": f"{upper}_FORECAST_URL", "api_key_env": f"{upper}_FORECAST_KEY"},
+        "timelog": {"domain_env": f"{upper}_TIMELOG_URL", "account": credentials.TIMELOG_ACCOUNT,
+                    "username": credentials.TIMELOG_USERNAME, "password_env": f"{upper}_TIMELOG_PASSWORD",
+                    "site_code_env": f"{upper}_TIMELOG_SITE_CODE",
+                    "reporting_username": credentials.TIMELOG_REPORTING_USERNAME,
+                    "reporting_password_env": f"{upper}_TIMELOG_REPORTING_PASSWORD"},
+    }
+
+
+def sandbox_tenant_env(name: str, forecast_url: str, timelog_url: str, ledger_url: str) -> dict[str, str]:
+    """The variables sandbox_tenant names, for a sandbox pair at these URLs."""
+    upper = name.upper()
+    return {
+        f"{upper}_LEDGER_URL": ledger_url, f"{upper}_FORECAST_URL": forecast_url,
+        f"{upper}_FORECAST_KEY": credentials.FORECAST_API_KEY, f"{upper}_TIMELOG_URL": timelog_url,
+        f"{upper}_TIMELOG_PASSWORD": credentials.TIMELOG_PASSWORD,
+        f"{upper}_TIMELOG_SITE_CODE": credentials.TIMELOG_SITE_CODE,
+        f"{upper}_TIMELOG_REPORTING_PASSWORD": credentials.TIMELOG_REPORTING_PASSWORD,
+    }
 
 
 def free_port() -> int:

@@ -25,7 +25,7 @@ from psycopg.rows import dict_row
 
 from sandbox import credentials
 from sandbox.editors import ForecastEditor
-from sandbox.orchestrator import DagsterDeployment, PostgresDatabases
+from sandbox.orchestrator import DagsterDeployment, PostgresDatabases, sandbox_tenant, sandbox_tenant_env
 from sandbox.roster import demo_links
 from sandbox.testing import SandboxProcess
 from tests.e2e.suites.checks import World, convergence_problems
@@ -78,31 +78,6 @@ def _marker_registration(sandbox: SandboxProcess, tenant: str) -> str:
     return note
 
 
-def _tenant_entry(name: str) -> dict:
-    upper = name.upper()
-    return {
-        "name": name, "environment": "isolated", "ledger_url": f"${{{upper}_LEDGER_URL}}",
-        "links_path": f"links-{name}.yml",
-        "forecast": {"base_url_env": f"{upper}_FORECAST_URL", "api_key_env": f"{upper}_FORECAST_KEY"},
-        "timelog": {"domain_env": f"{upper}_TIMELOG_URL", "account": credentials.TIMELOG_ACCOUNT,
-                    "username": credentials.TIMELOG_USERNAME, "password_env": f"{upper}_TIMELOG_PASSWORD",
-                    "site_code_env": f"{upper}_TIMELOG_SITE_CODE",
-                    "reporting_username": credentials.TIMELOG_REPORTING_USERNAME,
-                    "reporting_password_env": f"{upper}_TIMELOG_REPORTING_PASSWORD"},
-    }
-
-
-def _tenant_env(name: str, forecast_url: str, timelog_url: str, ledger_url: str) -> dict[str, str]:
-    upper = name.upper()
-    return {
-        f"{upper}_LEDGER_URL": ledger_url, f"{upper}_FORECAST_URL": forecast_url,
-        f"{upper}_FORECAST_KEY": credentials.FORECAST_API_KEY, f"{upper}_TIMELOG_URL": timelog_url,
-        f"{upper}_TIMELOG_PASSWORD": credentials.TIMELOG_PASSWORD,
-        f"{upper}_TIMELOG_SITE_CODE": credentials.TIMELOG_SITE_CODE,
-        f"{upper}_TIMELOG_REPORTING_PASSWORD": credentials.TIMELOG_REPORTING_PASSWORD,
-    }
-
-
 @dataclass
 class Deployment:
     """Everything the tests read: the sandboxes, the deployment, the finished runs, the alerts received."""
@@ -143,16 +118,16 @@ def deployment(small_world: tuple[dict, dict], tmp_path_factory: pytest.TempPath
             "meltano_database_uri": databases.url(databases.create("meltano")),
             "orchestrator": {"schedule_status": "stopped", "retries": 1, "retry_delay_seconds": 1,
                              "alert": {"kind": "webhook", "url_env": "TEST_ALERT_URL"}},
-            "tenants": [_tenant_entry(name) for name in (*TENANTS, BROKEN)],
+            "tenants": [sandbox_tenant(name) for name in (*TENANTS, BROKEN)],
         }
         tenants_file = workdir / "tenants.yml"
         tenants_file.write_text(yaml.safe_dump(registry, sort_keys=False), encoding="utf-8")
         ledgers = {name: databases.url(databases.create(name)) for name in (*TENANTS, BROKEN)}
         env = {"TEST_ALERT_URL": f"http://127.0.0.1:{server.server_port}/alert"}
         for name, sandbox in sandboxes.items():
-            env |= _tenant_env(name, sandbox.forecast_url, sandbox.timelog_url, ledgers[name])
+            env |= sandbox_tenant_env(name, sandbox.forecast_url, sandbox.timelog_url, ledgers[name])
         # Nothing listens on port 9: the broken tenant's runs fail at their first request.
-        env |= _tenant_env(BROKEN, "http://127.0.0.1:9", "http://127.0.0.1:9", ledgers[BROKEN])
+        env |= sandbox_tenant_env(BROKEN, "http://127.0.0.1:9", "http://127.0.0.1:9", ledgers[BROKEN])
         for command in ("check", "prepare"):
             done = subprocess.run([str(TIMESYNC), "tenants", command, "--file", str(tenants_file)],
                                   env=os.environ | env, capture_output=True, text=True, check=False)
