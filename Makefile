@@ -21,6 +21,8 @@ install: $(STAMP) $(DAGSTER_STAMP)
 $(STAMP): pyproject.toml constraints.txt meltano.yml $(addsuffix /pyproject.toml,$(PLUGINS)) tap-harvest-launcher/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --constraint constraints.txt -e . $(addprefix -e ,$(PLUGINS))
+	# orchestrate/'s sources only (it runs from .venv-dagster), so that lint-imports here finds timesync_dagster.
+	$(BIN)/pip install --quiet --no-deps -e ./orchestrate
 	$(BIN)/meltano install
 	$(MAKE) --no-print-directory bytecode
 	touch $(STAMP)
@@ -44,7 +46,7 @@ bytecode:
 test: install
 	$(MAKE) --no-print-directory bytecode  # modules added since the install (tests/test_startup.py checks)
 	$(BIN)/ruff check .
-	PYTHONPATH=orchestrate $(BIN)/lint-imports  # orchestrate/ lives in .venv-dagster; its sources are enough here
+	$(BIN)/lint-imports
 	$(BIN)/mypy
 	cd orchestrate && ../$(DAGSTER_VENV)/bin/mypy && ../$(DAGSTER_VENV)/bin/pytest -q
 	$(BIN)/pytest -n 2 --dist loadgroup -m "not suite"
@@ -83,7 +85,7 @@ catalogs: install
 
 lint: install
 	$(BIN)/ruff check .
-	PYTHONPATH=orchestrate $(BIN)/lint-imports  # orchestrate/ lives in .venv-dagster; its sources are enough here
+	$(BIN)/lint-imports
 	$(BIN)/mypy
 	cd orchestrate && ../$(DAGSTER_VENV)/bin/mypy
 
